@@ -1,0 +1,41 @@
+# Sourced by scripts/test, scripts/demo and scripts/bench: the one place that says what tzwm needs
+# from the machine and how it is built.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian packages the build, the tests and the demo use.
+tzwm_packages=(
+    build-essential cmake pkg-config clang-format
+    libp11-kit-dev
+    softhsm2 opensc
+)
+
+log() {
+    printf '\033[1m== %s\033[0m\n' "$*" >&2
+}
+
+# Installs whatever of tzwm_packages is missing (nothing when all are there).
+install_dependencies() {
+    local missing=() package
+    for package in "${tzwm_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        local sudo=
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+# build DIR [cmake options]: configure and build into DIR.
+build() {
+    local dir=$1
+    shift
+    log "building $dir $*"
+    cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$top/$dir" -j "$(nproc)"
+}
