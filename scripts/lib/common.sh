@@ -6,7 +6,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian packages the build, the tests and the demo use.
 tzwm_packages=(
     build-essential cmake pkg-config clang-format
-    libp11-kit-dev
+    libp11-kit-dev libcmocka-dev
     softhsm2 opensc
 )
 
