@@ -15,14 +15,17 @@ static void print_token(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot)
         printf("slot %lu: token info unavailable (%s)\n", slot, ckr_name(rv));
         return;
     }
-    printf("slot %lu: token \"%s\" (%s %s, serial %s)%s%s%s\n", slot,
+    if (!(info.flags & CKF_TOKEN_INITIALIZED)) {
+        printf("slot %lu: uninitialized token\n", slot);
+        return;
+    }
+    printf("slot %lu: token \"%s\" (%s %s, serial %s)%s%s\n", slot,
            client_field(info.label, sizeof info.label, label, sizeof label),
            client_field(info.manufacturerID, sizeof info.manufacturerID, manufacturer,
                         sizeof manufacturer),
            client_field(info.model, sizeof info.model, model, sizeof model),
            client_field(info.serialNumber, sizeof info.serialNumber, serial, sizeof serial),
-           info.flags & CKF_TOKEN_INITIALIZED ? " initialized" : " not initialized",
-           info.flags & CKF_USER_PIN_INITIALIZED ? ", user PIN set" : "",
+           info.flags & CKF_USER_PIN_INITIALIZED ? " user PIN set" : " no user PIN",
            info.flags & CKF_LOGIN_REQUIRED ? ", login required" : "");
 }
 

@@ -87,9 +87,9 @@ static void log_real_module(const CK_FUNCTION_LIST *real)
 
     if (real->C_GetInfo(&info) != CKR_OK)
         return;
-    log_info("tzwm %s initialized over %.*s %.*s (Cryptoki %u.%u)", TZWM_VERSION,
-             unpadded(info.manufacturerID, sizeof info.manufacturerID), info.manufacturerID,
-             unpadded(info.libraryDescription, sizeof info.libraryDescription),
+    log_info("tzwm %s initialized over '%s': %.*s %.*s (Cryptoki %u.%u)", TZWM_VERSION,
+             real_module_path(), unpadded(info.manufacturerID, sizeof info.manufacturerID),
+             info.manufacturerID, unpadded(info.libraryDescription, sizeof info.libraryDescription),
              info.libraryDescription, info.cryptokiVersion.major, info.cryptokiVersion.minor);
 }
 
@@ -170,8 +170,7 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
 
     pthread_mutex_lock(&state.lock);
     /* The real module already finalized (by another user in this process) is down too. */
-    state.phase =
-        rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED ? PHASE_DOWN : PHASE_UP;
+    state.phase = rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED ? PHASE_DOWN : PHASE_UP;
     pthread_mutex_unlock(&state.lock);
 
     if (rv == CKR_OK) {

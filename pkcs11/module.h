@@ -30,6 +30,8 @@ const char *ckr_name(CK_RV rv);
  * tzwm itself is unloaded. NULL when it could not be loaded; real_module_error() says why. */
 const CK_FUNCTION_LIST *real_module(void);
 const char *real_module_error(void);
+/* The TZWM_MODULE path it was loaded from. */
+const char *real_module_path(void);
 
 /* lifecycle.c: the module state and the calls that change it. */
 CK_RV lifecycle_initialize(CK_VOID_PTR init_args);

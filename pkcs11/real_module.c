@@ -22,6 +22,7 @@ static struct {
     /* Exactly a 2.x list: a 3.x module (SoftHSM 2.7+) hands out a 2.x-sized list even when it
      * reports version 3, and tzwm offers 2.40 only. */
     CK_FUNCTION_LIST list;
+    char path[512];
     char error[512];
 } real = {.once = PTHREAD_ONCE_INIT};
 
@@ -57,6 +58,7 @@ static void load(void)
              "(for SoftHSMv2: /usr/lib/softhsm/libsofthsm2.so)");
         return;
     }
+    snprintf(real.path, sizeof real.path, "%s", path);
     real.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (real.handle == NULL) {
         fail("cannot load TZWM_MODULE '%s': %s", path, dlerror());
@@ -94,6 +96,12 @@ const CK_FUNCTION_LIST *real_module(void)
 {
     pthread_once(&real.once, load);
     return real.loaded ? &real.list : NULL;
+}
+
+const char *real_module_path(void)
+{
+    pthread_once(&real.once, load);
+    return real.path;
 }
 
 const char *real_module_error(void)
