@@ -6,6 +6,8 @@
 #include "module.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #define TZWM_MANUFACTURER "tzwm"
@@ -85,21 +87,35 @@ static CK_RV tzwm_C_SetOperationState(CK_SESSION_HANDLE session, CK_BYTE_PTR sta
     return CKR_FUNCTION_NOT_SUPPORTED;
 }
 
-/* With no real module every forwarded entry answers CKR_CRYPTOKI_NOT_INITIALIZED (C_Initialize
- * has failed and said why). Every PKCS#11 function returns CK_RV and the ABIs tzwm builds for
- * leave the arguments to the caller, so one argument-less stub serves every entry. */
+/*
+ * Entries with nothing behind them: with no real module every forwarded entry answers
+ * CKR_CRYPTOKI_NOT_INITIALIZED (C_Initialize has failed and said why), and an entry a vendor left
+ * NULL answers CKR_FUNCTION_NOT_SUPPORTED instead of crashing the caller. Every PKCS#11 function
+ * returns CK_RV and the C ABIs tzwm is built for (x86-64 and AArch64 System V, GCC) leave the
+ * arguments to the caller, so one argument-less stub serves every entry.
+ */
 static CK_RV not_initialized(void)
 {
     return CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
-static void fill_not_initialized(CK_FUNCTION_LIST *target)
+static CK_RV not_supported(void)
 {
-    CK_RV (*stub)(void) = not_initialized;
+    return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+/* Sets every entry that is NULL, or every entry when all is true, to stub. */
+static void fill_entries(CK_FUNCTION_LIST *target, CK_RV (*stub)(void), bool all)
+{
+    static const void *const null_entry = NULL;
     size_t first = offsetof(CK_FUNCTION_LIST, C_Initialize);
 
-    for (size_t offset = first; offset + sizeof stub <= sizeof *target; offset += sizeof stub)
-        memcpy((char *)target + offset, &stub, sizeof stub);
+    for (size_t offset = first; offset + sizeof stub <= sizeof *target; offset += sizeof stub) {
+        char *entry = (char *)target + offset;
+
+        if (all || memcmp(entry, &null_entry, sizeof stub) == 0)
+            memcpy(entry, &stub, sizeof stub);
+    }
 }
 
 static void build(void)
@@ -108,10 +124,12 @@ static void build(void)
 
     log_configure();
     real = real_module();
-    if (real != NULL)
+    if (real != NULL) {
         memcpy(&list, real, sizeof list);
-    else
-        fill_not_initialized(&list);
+        fill_entries(&list, not_supported, false);
+    } else {
+        fill_entries(&list, not_initialized, true);
+    }
 
     list.version.major = 2;
     list.version.minor = 40;

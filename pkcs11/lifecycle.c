@@ -102,23 +102,14 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     CK_RV rv;
 
     pthread_once(&fork_handlers, register_fork_handlers);
-    log_configure();
-    real = real_module();
-    if (real == NULL) {
-        log_error("%s", real_module_error());
-        rv = CKR_GENERAL_ERROR;
+    rv = init_args_check(init_args);
+    if (rv != CKR_OK)
         goto out;
-    }
 
     pthread_mutex_lock(&state.lock);
     if (state.pid == pid && state.phase != PHASE_DOWN) {
         pthread_mutex_unlock(&state.lock);
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
-        goto out;
-    }
-    rv = init_args_check(init_args);
-    if (rv != CKR_OK) {
-        pthread_mutex_unlock(&state.lock);
         goto out;
     }
     /* A phase stamped by another process came through fork(): the child starts over. */
@@ -127,22 +118,28 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     state.pid = pid;
     pthread_mutex_unlock(&state.lock);
 
-    rv = real->C_Initialize(init_args);
-    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited) {
-        /* A real module that does not notice fork() still holds the parent's initialization;
-         * it serves the child as it is. */
-        log_debug("the real module kept its initialization across fork()");
-        rv = CKR_OK;
+    log_configure();
+    real = real_module();
+    if (real == NULL) {
+        log_error("%s", real_module_error());
+        rv = CKR_GENERAL_ERROR;
+    } else {
+        rv = real->C_Initialize(init_args);
+        if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited) {
+            /* A real module that does not notice fork() still holds the parent's
+             * initialization; it serves the child as it is. */
+            log_info("the real module kept its initialization across fork()");
+            rv = CKR_OK;
+        }
+        if (rv == CKR_OK)
+            log_real_module(real);
+        else
+            log_error("the real module's C_Initialize failed with %s", ckr_name(rv));
     }
 
     pthread_mutex_lock(&state.lock);
     state.phase = rv == CKR_OK ? PHASE_UP : PHASE_DOWN;
     pthread_mutex_unlock(&state.lock);
-
-    if (rv == CKR_OK)
-        log_real_module(real);
-    else
-        log_error("the real module's C_Initialize failed with %s", ckr_name(rv));
 out:
     return rv;
 }

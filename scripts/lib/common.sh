@@ -1,4 +1,4 @@
-# Sourced by scripts/test, scripts/demo and scripts/bench: the one place that says what tzwm needs
+# Sourced by scripts/test and scripts/demo: the one place that says what tzwm needs
 # from the machine and how it is built.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,15 +23,16 @@ install_dependencies() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
-        local sudo=
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        local sudo=()
+        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }
 
-# build DIR [cmake options]: configure and build into DIR.
+# build DIR [cmake options]: configure and build into DIR (options given every time, so that a
+# cached build directory never keeps an old one).
 build() {
     local dir=$1
     shift

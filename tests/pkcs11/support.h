@@ -32,7 +32,7 @@ CK_ULONG test_attribute(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE session,
  * child must report through its exit status: cmocka's assertions do not cross fork(). */
 int test_in_child(int (*child)(void *), void *argument);
 
-/* support_log.c: the whole file as a string ("" when it does not exist); free() it. */
+/* support_log.c: the whole file as a string (fails the test when it cannot be read); free() it. */
 char *test_read_file(const char *path);
 /* Fails the test when text is (expected = false) or is not (expected = true) in the file. */
 void test_assert_log_contains(const char *path, const char *text, bool expected);

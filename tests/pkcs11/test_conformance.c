@@ -25,13 +25,6 @@ static int load_module(void **state)
     return 0;
 }
 
-static int unload_module(void **state)
-{
-    (void)state;
-    client_module_unload(&module);
-    return 0;
-}
-
 static int initialize(void **state)
 {
     (void)state;
@@ -46,10 +39,13 @@ static int finalize(void **state)
     return 0;
 }
 
+static int mutexes_created;
+
 static CK_RV create_mutex(CK_VOID_PTR_PTR mutex)
 {
     static int token;
     *mutex = &token;
+    mutexes_created++;
     return CKR_OK;
 }
 
@@ -84,6 +80,13 @@ static void initialize_arguments(void **state)
     assert_int_equal(p11->C_Initialize(&args), CKR_OK);
     assert_int_equal(p11->C_Initialize(&args), CKR_CRYPTOKI_ALREADY_INITIALIZED);
     assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+
+    /* The callbacks alone: the module must use them, so they reach the real module. */
+    args.flags = 0;
+    mutexes_created = 0;
+    assert_int_equal(p11->C_Initialize(&args), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    assert_true(mutexes_created > 0);
 
     memset(&args, 0, sizeof args);
     args.flags = CKF_OS_LOCKING_OK;
@@ -430,5 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fork_then_reinitialize, initialize, finalize),
     };
 
-    return cmocka_run_group_tests_name("conformance", tests, load_module, unload_module);
+    /* The module stays loaded until exit, so that LeakSanitizer can name the token's frames in
+     * what SoftHSM leaks (and suppress them) instead of reporting unmapped code. */
+    return cmocka_run_group_tests_name("conformance", tests, load_module, NULL);
 }
