@@ -1,0 +1,169 @@
+/* Signatures: 64 bytes, Ed25519 or ECDSA r‖s over blake2b-256 of the whole request. */
+#include "tezos.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <sodium.h>
+#include <string.h>
+
+#define HALF_SIZE (TEZOS_SIGNATURE_SIZE / 2)
+
+/* S (the second half) as a number, checked 0 < S < n, and whether it is above n/2 on secp256k1. */
+static enum tezos_error secp256k1_s(const uint8_t signature[TEZOS_SIGNATURE_SIZE],
+                                    const BIGNUM *order, BIGNUM *s, bool *high)
+{
+    BIGNUM *half = BN_new();
+    enum tezos_error error = TEZOS_ERR_CRYPTO;
+
+    if (half == NULL || BN_bin2bn(signature + HALF_SIZE, HALF_SIZE, s) == NULL ||
+        !BN_rshift1(half, order))
+        goto done;
+    error = TEZOS_ERR_SIGNATURE;
+    if (BN_is_zero(s) || BN_cmp(s, order) >= 0)
+        goto done;
+    *high = BN_cmp(s, half) > 0;
+    error = TEZOS_OK;
+done:
+    BN_free(half);
+    return error;
+}
+
+/* Checks S and, when normalize is set and S is high, replaces it by n − S: the same signature for
+ * ECDSA, and the one libsecp256k1 accepts. */
+static enum tezos_error secp256k1_low_s(uint8_t signature[TEZOS_SIGNATURE_SIZE], bool normalize,
+                                        bool *high)
+{
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_secp256k1);
+    const BIGNUM *order = group != NULL ? EC_GROUP_get0_order(group) : NULL;
+    BIGNUM *s = BN_new();
+    enum tezos_error error = TEZOS_ERR_CRYPTO;
+
+    *high = false;
+    if (order == NULL || s == NULL)
+        goto done;
+    if ((error = secp256k1_s(signature, order, s, high)) != TEZOS_OK || !*high || !normalize)
+        goto done;
+    if (!BN_sub(s, order, s) || BN_bn2binpad(s, signature + HALF_SIZE, HALF_SIZE) != HALF_SIZE)
+        error = TEZOS_ERR_CRYPTO;
+done:
+    BN_free(s);
+    EC_GROUP_free(group);
+    return error;
+}
+
+enum tezos_error tezos_signature_normalize(enum tezos_curve curve,
+                                           uint8_t signature[TEZOS_SIGNATURE_SIZE], bool *changed)
+{
+    bool high = false;
+    enum tezos_error error = TEZOS_OK;
+
+    if (curve == TEZOS_CURVE_SECP256K1)
+        error = secp256k1_low_s(signature, true, &high);
+    if (changed != NULL)
+        *changed = error == TEZOS_OK && high;
+    return error;
+}
+
+static EVP_PKEY *ec_public_key(const struct tezos_public_key *key)
+{
+    const char *group = key->curve == TEZOS_CURVE_SECP256K1 ? "secp256k1" : "prime256v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)key->bytes, key->len),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *context = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (context == NULL || EVP_PKEY_fromdata_init(context) != 1 ||
+        EVP_PKEY_fromdata(context, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(context);
+    return pkey;
+}
+
+/* r‖s as the DER ECDSA-Sig-Value OpenSSL verifies; *der is OPENSSL_malloc'ed. */
+static int ecdsa_der(const uint8_t signature[TEZOS_SIGNATURE_SIZE], uint8_t **der)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(signature, HALF_SIZE, NULL);
+    BIGNUM *s = BN_bin2bn(signature + HALF_SIZE, HALF_SIZE, NULL);
+    int len = -1;
+
+    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+    } else {
+        *der = NULL;
+        len = i2d_ECDSA_SIG(sig, der);
+    }
+    ECDSA_SIG_free(sig);
+    return len;
+}
+
+static enum tezos_error ecdsa_verify(const struct tezos_public_key *key,
+                                     const uint8_t digest[TEZOS_DIGEST_SIZE],
+                                     const uint8_t signature[TEZOS_SIGNATURE_SIZE])
+{
+    EVP_PKEY *pkey = ec_public_key(key);
+    EVP_PKEY_CTX *context = pkey != NULL ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
+    uint8_t *der = NULL;
+    int der_len = ecdsa_der(signature, &der);
+    enum tezos_error error = TEZOS_ERR_CRYPTO;
+
+    if (context != NULL && der_len > 0 && EVP_PKEY_verify_init(context) == 1)
+        error = EVP_PKEY_verify(context, der, (size_t)der_len, digest, TEZOS_DIGEST_SIZE) == 1
+                    ? TEZOS_OK
+                    : TEZOS_ERR_SIGNATURE;
+    OPENSSL_free(der);
+    EVP_PKEY_CTX_free(context);
+    EVP_PKEY_free(pkey);
+    return error;
+}
+
+enum tezos_error tezos_signature_verify(const struct tezos_public_key *key, const uint8_t *request,
+                                        size_t request_len,
+                                        const uint8_t signature[TEZOS_SIGNATURE_SIZE])
+{
+    uint8_t digest[TEZOS_DIGEST_SIZE];
+
+    tezos_blake2b_256(request, request_len, digest);
+    switch (key->curve) {
+    case TEZOS_CURVE_ED25519:
+        return crypto_sign_verify_detached(signature, digest, sizeof digest, key->bytes) == 0
+                   ? TEZOS_OK
+                   : TEZOS_ERR_SIGNATURE;
+    case TEZOS_CURVE_SECP256K1: {
+        uint8_t copy[TEZOS_SIGNATURE_SIZE];
+        bool high;
+        enum tezos_error error;
+
+        memcpy(copy, signature, sizeof copy);
+        if ((error = secp256k1_low_s(copy, false, &high)) != TEZOS_OK)
+            return error;
+        /* libsecp256k1, which Octez verifies with, refuses high S. */
+        return high ? TEZOS_ERR_SIGNATURE : ecdsa_verify(key, digest, signature);
+    }
+    case TEZOS_CURVE_P256:
+        return ecdsa_verify(key, digest, signature);
+    }
+    return TEZOS_ERR_CURVE;
+}
+
+enum tezos_error tezos_signature_to_text(enum tezos_curve curve,
+                                         const uint8_t signature[TEZOS_SIGNATURE_SIZE], char *text,
+                                         size_t text_size)
+{
+    switch (curve) {
+    case TEZOS_CURVE_ED25519:
+        return tezos_base58check_encode(TEZOS_B58_EDSIG, signature, text, text_size);
+    case TEZOS_CURVE_SECP256K1:
+        return tezos_base58check_encode(TEZOS_B58_SPSIG1, signature, text, text_size);
+    case TEZOS_CURVE_P256:
+        return tezos_base58check_encode(TEZOS_B58_P2SIG, signature, text, text_size);
+    }
+    return TEZOS_ERR_CURVE;
+}
