@@ -30,12 +30,15 @@ const char *client_field(const CK_UTF8CHAR *field, size_t size, char *out, size_
 /* The libtzwm.so beside the running tzwm binary (where the build puts both). */
 const char *client_default_module(char *out, size_t out_size);
 
-/* Commands: argc/argv after the command name; the module is initialized. Exit codes. */
+/* Commands: argc/argv after the command name; the module is initialized (p11 is NULL for commands
+ * that need no module). Exit codes. */
 struct command_context {
     CK_FUNCTION_LIST_PTR p11;
     int argc;
     char **argv;
 };
 int command_slots(const struct command_context *context);
+int command_decode(const struct command_context *context);
+int command_address(const struct command_context *context);
 
 #endif

@@ -3,6 +3,7 @@
 #include "module.h" /* ckr_name */
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,8 +11,11 @@ static const struct command {
     const char *name;
     int (*run)(const struct command_context *context);
     const char *help;
+    bool no_module; /* offline: run() neither loads nor initializes the module */
 } commands[] = {
-    {"slots", command_slots, "list the module's slots and their tokens"},
+    {"slots", command_slots, "list the module's slots and their tokens", false},
+    {"decode", command_decode, "decode a Tezos signing request given in hex, as JSON", true},
+    {"address", command_address, "the tz address of an edpk/sppk/p2pk public key", true},
 };
 
 static void usage(FILE *out)
@@ -41,6 +45,8 @@ static int run(const struct command *command, const char *module_path, int argc,
     CK_RV rv;
     int status;
 
+    if (command->no_module)
+        return command->run(&(struct command_context){NULL, argc, argv});
     if (client_module_load(&module, module_path, error, sizeof error) != 0) {
         fprintf(stderr, "tzwm: %s\n", error);
         return 1;
