@@ -117,7 +117,7 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
         struct watermark_http_reply reply;
         watermark_http_post(store->http, operation, body, deadline_ms, &reply, reason, reason_size);
         if (!reply.transport_failed && reply.status == 200) {
-            result->reply = cJSON_Parse(reply.body != NULL ? reply.body : "");
+            result->reply = cJSON_ParseWithOpts(reply.body != NULL ? reply.body : "", NULL, true);
             watermark_http_reply_clear(&reply);
             if (cJSON_IsObject(result->reply))
                 return CALL_OK;
@@ -144,7 +144,7 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
         if (watermark_now_ms() + pause >= deadline_ms) {
             size_t used = strlen(reason);
             watermark_reason(reason + used, reason_size - used,
-                             " (no success within the deadline, %u tries)", attempt + 1);
+                             " (deadline reached after %u attempts)", attempt + 1);
             return CALL_UNAVAILABLE;
         }
         sleep_ms(pause);
