@@ -120,6 +120,9 @@ done:
 
 static bool parse_timeout(const char *text, long *timeout_ms)
 {
+    /* Digits only: strtol alone would also take spaces and signs. */
+    if (text[0] < '0' || text[0] > '9')
+        return false;
     char *end;
     errno = 0;
     long value = strtol(text, &end, 10);
