@@ -207,6 +207,23 @@ static void free_headers(struct curl_slist *headers)
     curl_slist_free_all(headers);
 }
 
+/* Failures of the configuration or the peer's identity: the same on every try. */
+static bool permanent_failure(CURLcode code)
+{
+    switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void watermark_http_post(struct watermark_http *http, const char *operation, const char *body,
                          int64_t deadline_ms, struct watermark_http_reply *reply, char *reason,
                          size_t reason_size)
@@ -243,6 +260,7 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
         reply->transport_failed = false;
     } else {
+        reply->permanent = permanent_failure(code);
         watermark_reason(
             reason, reason_size, "DynamoDB %s at %s: %s", operation, http->config->endpoint,
             connection->error[0] != '\0' ? connection->error : curl_easy_strerror(code));

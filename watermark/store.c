@@ -127,7 +127,7 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
                              operation);
             return CALL_UNAVAILABLE;
         }
-        bool retry = reply.transport_failed || reply.status >= 500;
+        bool retry = (reply.transport_failed && !reply.permanent) || reply.status >= 500;
         if (!reply.transport_failed) {
             char message[200];
             watermark_json_error(reply.body, result->error_type, sizeof result->error_type, message,
@@ -137,9 +137,10 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
                              message[0] ? ": " : "", message);
             retry |= retryable_error(result->error_type);
         }
+        bool answered = !reply.transport_failed;
         watermark_http_reply_clear(&reply);
         if (!retry)
-            return CALL_SERVICE_ERROR;
+            return answered ? CALL_SERVICE_ERROR : CALL_UNAVAILABLE;
         int64_t pause = backoff_ms(attempt, &seed);
         if (watermark_now_ms() + pause >= deadline_ms) {
             size_t used = strlen(reason);

@@ -130,6 +130,7 @@ void watermark_http_free(struct watermark_http *http);
 
 struct watermark_http_reply {
     bool transport_failed; /* no HTTP answer: connection, TLS or timeout; reason says which */
+    bool permanent;        /* a failure that trying again cannot mend (a certificate refused) */
     long status;
     char *body; /* NUL-terminated; NULL when none; freed by watermark_http_reply_clear */
     size_t length;
