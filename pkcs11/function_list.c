@@ -142,6 +142,12 @@ static void build(void)
     list.C_SignRecover = tzwm_C_SignRecover;
     list.C_SignEncryptUpdate = tzwm_C_SignEncryptUpdate;
     list.C_SetOperationState = tzwm_C_SetOperationState;
+    list.C_SignInit = gate_sign_init;
+    list.C_Sign = gate_sign;
+    list.C_SignUpdate = gate_sign_update;
+    list.C_SignFinal = gate_sign_final;
+    list.C_CloseSession = gate_close_session;
+    list.C_CloseAllSessions = gate_close_all_sessions;
 }
 
 __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)

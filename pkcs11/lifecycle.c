@@ -14,28 +14,30 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-enum phase {
-    PHASE_DOWN,     /* not initialized */
-    PHASE_CHANGING, /* a C_Initialize or C_Finalize is calling the real module */
-    PHASE_UP,
+struct module_state module_state = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .phase = PHASE_DOWN,
+    .idle = PTHREAD_COND_INITIALIZER,
 };
 
-static struct module_state {
-    pthread_mutex_t lock;
-    enum phase phase;
-    pid_t pid; /* the process the phase belongs to */
-} state = {.lock = PTHREAD_MUTEX_INITIALIZER, .phase = PHASE_DOWN};
+/* What tzwm holds while it is up, made by C_Initialize and released by C_Finalize. */
+struct resources {
+    struct policy *policy;
+    struct gate_store *store;
+    struct sign_table *operations;
+    struct key_cache *keys;
+};
 
 /* fork() copies the mutex in whatever state another thread left it: take it across the fork so
  * that the child's copy is always free. */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&state.lock);
+    pthread_mutex_lock(&module_state.lock);
 }
 
 static void fork_release(void)
 {
-    pthread_mutex_unlock(&state.lock);
+    pthread_mutex_unlock(&module_state.lock);
 }
 
 static void register_fork_handlers(void)
@@ -43,18 +45,18 @@ static void register_fork_handlers(void)
     pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
-static bool up_in_this_process_locked(void)
+bool lifecycle_up_locked(void)
 {
-    return state.phase == PHASE_UP && state.pid == getpid();
+    return module_state.phase == PHASE_UP && module_state.pid == getpid();
 }
 
 CK_RV lifecycle_check(void)
 {
     bool up;
 
-    pthread_mutex_lock(&state.lock);
-    up = up_in_this_process_locked();
-    pthread_mutex_unlock(&state.lock);
+    pthread_mutex_lock(&module_state.lock);
+    up = lifecycle_up_locked();
+    pthread_mutex_unlock(&module_state.lock);
     return up ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
@@ -93,10 +95,43 @@ static void log_real_module(const CK_FUNCTION_LIST *real)
              info.libraryDescription, info.cryptokiVersion.major, info.cryptokiVersion.minor);
 }
 
+static void resources_release(struct resources *held)
+{
+    gate_store_close(held->store);
+    sign_table_free(held->operations);
+    key_cache_free(held->keys);
+    policy_free(held->policy);
+    memset(held, 0, sizeof *held);
+}
+
+/* The policy, the store (its table ensured, which may take up to the store's deadline) and the
+ * empty tables. CKR_GENERAL_ERROR for a policy that cannot be read: tzwm never guesses what an
+ * operator meant to allow. */
+static CK_RV resources_make(struct resources *made)
+{
+    char error[512];
+
+    memset(made, 0, sizeof *made);
+    made->policy = policy_from_env(error, sizeof error);
+    if (made->policy == NULL) {
+        log_error("%s", error);
+        return CKR_GENERAL_ERROR;
+    }
+    made->store = gate_store_open();
+    made->operations = sign_table_new();
+    made->keys = key_cache_new();
+    if (made->store == NULL || made->operations == NULL || made->keys == NULL) {
+        resources_release(made);
+        return CKR_HOST_MEMORY;
+    }
+    return CKR_OK;
+}
+
 CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
 {
     static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
     const CK_FUNCTION_LIST *real;
+    struct resources made = {0};
     pid_t pid = getpid();
     bool inherited;
     CK_RV rv;
@@ -106,69 +141,112 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     if (rv != CKR_OK)
         goto out;
 
-    pthread_mutex_lock(&state.lock);
-    if (state.pid == pid && state.phase != PHASE_DOWN) {
-        pthread_mutex_unlock(&state.lock);
+    pthread_mutex_lock(&module_state.lock);
+    if (module_state.pid == pid && module_state.phase != PHASE_DOWN) {
+        pthread_mutex_unlock(&module_state.lock);
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
         goto out;
     }
-    /* A phase stamped by another process came through fork(): the child starts over. */
-    inherited = state.phase != PHASE_DOWN;
-    state.phase = PHASE_CHANGING;
-    state.pid = pid;
-    pthread_mutex_unlock(&state.lock);
+    /* A phase stamped by another process came through fork(): the child starts over. What the
+     * parent held is dropped, never released: the store's connections are the parent's sockets,
+     * and closing them here could write on them. */
+    inherited = module_state.phase != PHASE_DOWN;
+    module_state.phase = PHASE_CHANGING;
+    module_state.pid = pid;
+    module_state.real = NULL;
+    module_state.policy = NULL;
+    module_state.store = NULL;
+    module_state.operations = NULL;
+    module_state.keys = NULL;
+    if (inherited) {
+        /* The parent's signers are not in this process. */
+        module_state.in_flight = 0;
+        pthread_cond_init(&module_state.idle, NULL);
+    }
+    pthread_mutex_unlock(&module_state.lock);
 
     log_configure();
     real = real_module();
     if (real == NULL) {
         log_error("%s", real_module_error());
         rv = CKR_GENERAL_ERROR;
-    } else {
-        rv = real->C_Initialize(init_args);
-        if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited) {
-            /* A real module that does not notice fork() still holds the parent's
-             * initialization; it serves the child as it is. */
-            log_info("the real module kept its initialization across fork()");
-            rv = CKR_OK;
-        }
-        if (rv == CKR_OK)
-            log_real_module(real);
-        else
-            log_error("the real module's C_Initialize failed with %s", ckr_name(rv));
+        goto done;
     }
+    rv = resources_make(&made);
+    if (rv != CKR_OK)
+        goto done;
+    rv = real->C_Initialize(init_args);
+    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited) {
+        /* A real module that does not notice fork() still holds the parent's initialization;
+         * it serves the child as it is. */
+        log_info("the real module kept its initialization across fork()");
+        rv = CKR_OK;
+    }
+    if (rv == CKR_OK)
+        log_real_module(real);
+    else
+        log_error("the real module's C_Initialize failed with %s", ckr_name(rv));
 
-    pthread_mutex_lock(&state.lock);
-    state.phase = rv == CKR_OK ? PHASE_UP : PHASE_DOWN;
-    pthread_mutex_unlock(&state.lock);
+done:
+    if (rv != CKR_OK)
+        resources_release(&made);
+    pthread_mutex_lock(&module_state.lock);
+    module_state.phase = rv == CKR_OK ? PHASE_UP : PHASE_DOWN;
+    if (rv == CKR_OK) {
+        module_state.real = real;
+        module_state.policy = made.policy;
+        module_state.store = made.store;
+        module_state.operations = made.operations;
+        module_state.keys = made.keys;
+    }
+    pthread_mutex_unlock(&module_state.lock);
 out:
     return rv;
 }
 
 CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
 {
-    const CK_FUNCTION_LIST *real = real_module();
+    const CK_FUNCTION_LIST *real;
+    struct resources held;
     CK_RV rv;
 
-    pthread_mutex_lock(&state.lock);
-    if (!up_in_this_process_locked()) {
-        pthread_mutex_unlock(&state.lock);
+    pthread_mutex_lock(&module_state.lock);
+    if (!lifecycle_up_locked()) {
+        pthread_mutex_unlock(&module_state.lock);
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto out;
     }
     if (reserved != NULL) {
-        pthread_mutex_unlock(&state.lock);
+        pthread_mutex_unlock(&module_state.lock);
         rv = CKR_ARGUMENTS_BAD;
         goto out;
     }
-    state.phase = PHASE_CHANGING;
-    pthread_mutex_unlock(&state.lock);
+    module_state.phase = PHASE_CHANGING;
+    real = module_state.real;
+    /* Signatures under way finish first: they use the store C_Finalize is about to release. */
+    while (module_state.in_flight > 0)
+        pthread_cond_wait(&module_state.idle, &module_state.lock);
+    pthread_mutex_unlock(&module_state.lock);
 
     rv = real->C_Finalize(NULL);
 
-    pthread_mutex_lock(&state.lock);
+    pthread_mutex_lock(&module_state.lock);
     /* The real module already finalized (by another user in this process) is down too. */
-    state.phase = rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED ? PHASE_DOWN : PHASE_UP;
-    pthread_mutex_unlock(&state.lock);
+    if (rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED) {
+        module_state.phase = PHASE_DOWN;
+        held = (struct resources){module_state.policy, module_state.store, module_state.operations,
+                                  module_state.keys};
+        module_state.real = NULL;
+        module_state.policy = NULL;
+        module_state.store = NULL;
+        module_state.operations = NULL;
+        module_state.keys = NULL;
+    } else {
+        module_state.phase = PHASE_UP;
+        memset(&held, 0, sizeof held);
+    }
+    pthread_mutex_unlock(&module_state.lock);
+    resources_release(&held);
 
     if (rv == CKR_OK) {
         log_info("tzwm finalized");

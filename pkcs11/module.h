@@ -6,7 +6,14 @@
 #ifndef TZWM_PKCS11_MODULE_H
 #define TZWM_PKCS11_MODULE_H
 
+#include "tezos.h"
+#include "watermark.h"
+
 #include <p11-kit/pkcs11.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* log.c: one line per event to syslog, a file or stderr; never a secret. */
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
@@ -33,12 +40,131 @@ const char *real_module_error(void);
 /* The TZWM_MODULE path it was loaded from. */
 const char *real_module_path(void);
 
-/* lifecycle.c: the module state and the calls that change it. */
+/* results.c: the one place where the results of tezos/ and watermark/ become return codes. */
+CK_RV rv_from_tezos(enum tezos_error error);
+CK_RV rv_from_watermark(enum watermark_result result);
+
+/* policy.c: what may be signed at all (TZWM_ALLOW, TZWM_CHAINS), read at C_Initialize. */
+struct policy;
+struct policy *policy_from_env(char *error, size_t error_size);
+void policy_free(struct policy *policy);
+bool policy_allows_kind(const struct policy *policy, enum tezos_kind kind);
+/* Always true when TZWM_CHAINS is not set. */
+bool policy_allows_chain(const struct policy *policy, const uint8_t chain_id[TEZOS_CHAIN_ID_SIZE]);
+
+/* keys.c: the Tezos identity of a signing key, read through the real module. */
+struct key_identity {
+    struct tezos_public_key public_key;
+    char address[40]; /* tz1… / tz2… / tz3… */
+};
+
+/* The identity of the private key behind a C_SignInit with this mechanism: CKR_OK, or the return
+ * code C_SignInit gives (the key is not one tzwm can sign with, the handle is wrong, ...), with
+ * the reason in why. */
+CK_RV key_identity_read(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session, CK_SLOT_ID slot,
+                        CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism,
+                        struct key_identity *identity, char *why, size_t why_size);
+
+/* Identities already read, by (slot, key handle). The caller holds the module-state lock. A key's
+ * first signature is verified against its identity before it leaves tzwm; after that the entry
+ * is trusted. */
+struct key_cache;
+struct key_cache_entry {
+    struct key_identity identity;
+    bool verified;
+};
+struct key_cache *key_cache_new(void);
+void key_cache_free(struct key_cache *cache);
+bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
+                    struct key_cache_entry *entry);
+void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
+                   const struct key_cache_entry *entry);
+
+/* sessions.c: the sign operation of each session between C_SignInit and its end. The caller
+ * holds the module-state lock. */
+#define SIGN_DATA_MAX (64 * 1024) /* C_SignUpdate parts together: a request is never larger */
+
+struct sign_operation {
+    uint64_t serial; /* tells this operation from a later one on a reused session handle */
+    CK_SESSION_HANDLE session;
+    CK_SLOT_ID slot;
+    CK_MECHANISM_TYPE mechanism;
+    CK_OBJECT_HANDLE key;
+    struct key_cache_entry key_entry;
+    bool busy;      /* a gate runs for it: no other call may touch it meanwhile */
+    bool multipart; /* C_SignUpdate was called: only C_SignUpdate and C_SignFinal go on */
+    uint8_t *data;  /* the parts so far */
+    size_t length, capacity;
+};
+
+struct sign_table;
+struct sign_table *sign_table_new(void);
+void sign_table_free(struct sign_table *table);
+struct sign_operation *sign_table_find(struct sign_table *table, CK_SESSION_HANDLE session);
+/* A copy of operation (without data, with a new serial) for its session: CKR_HOST_MEMORY when out
+ * of memory. */
+CK_RV sign_table_add(struct sign_table *table, const struct sign_operation *operation);
+/* Appends a part: CKR_DATA_LEN_RANGE past SIGN_DATA_MAX, CKR_HOST_MEMORY. */
+CK_RV sign_operation_append(struct sign_operation *operation, const uint8_t *part, size_t length);
+void sign_table_remove(struct sign_table *table, CK_SESSION_HANDLE session);
+/* Removes the session's operation if it is still the one with this serial. */
+void sign_table_end(struct sign_table *table, CK_SESSION_HANDLE session, uint64_t serial);
+/* Frees what an operation taken out of the table holds (its data). */
+void sign_operation_clear(struct sign_operation *operation);
+void sign_table_remove_slot(struct sign_table *table, CK_SLOT_ID slot);
+
+/* store.c: the watermark store as the module uses it: opened at C_Initialize from the
+ * environment, its table ensured once (and again by signing until that works). */
+struct gate_store;
+/* Never NULL unless out of memory: a store that is not configured answers every advance with
+ * WATERMARK_UNAVAILABLE and says why. */
+struct gate_store *gate_store_open(void);
+void gate_store_close(struct gate_store *store);
+enum watermark_result gate_store_advance(struct gate_store *store, const char *idx,
+                                         const char *kind, int64_t level, int64_t round,
+                                         const char *digest, char *reason, size_t reason_size);
+
+/* gate.c: the signing path tzwm owns. */
+CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key);
+CK_RV gate_sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len,
+                CK_BYTE_PTR signature, CK_ULONG_PTR signature_len);
+CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len);
+CK_RV gate_sign_final(CK_SESSION_HANDLE session, CK_BYTE_PTR signature, CK_ULONG_PTR signature_len);
+CK_RV gate_close_session(CK_SESSION_HANDLE session);
+CK_RV gate_close_all_sessions(CK_SLOT_ID slot);
+
+/* lifecycle.c: the one module state, behind one mutex that is never held across a call into the
+ * real module or the store. */
+enum phase {
+    PHASE_DOWN,     /* not initialized */
+    PHASE_CHANGING, /* a C_Initialize or C_Finalize is calling the real module */
+    PHASE_UP,
+};
+
+struct module_state {
+    pthread_mutex_t lock;
+    enum phase phase;
+    pid_t pid; /* the process the phase belongs to */
+    /* Set while up. */
+    const CK_FUNCTION_LIST *real;
+    struct policy *policy;
+    struct gate_store *store;
+    struct sign_table *operations;
+    struct key_cache *keys;
+    /* Signatures between take and end: C_Finalize waits for them before releasing the store. */
+    unsigned in_flight;
+    pthread_cond_t idle;
+};
+
+extern struct module_state module_state;
+
 CK_RV lifecycle_initialize(CK_VOID_PTR init_args);
 CK_RV lifecycle_finalize(CK_VOID_PTR reserved);
 /* CKR_OK when this process initialized tzwm, else CKR_CRYPTOKI_NOT_INITIALIZED (also in a child
  * forked from an initialized parent, until the child calls C_Initialize itself). */
 CK_RV lifecycle_check(void);
+/* The same check with the lock already held. */
+bool lifecycle_up_locked(void);
 /* The checks C_Initialize makes of its argument before anything else. */
 CK_RV init_args_check(CK_VOID_PTR init_args);
 

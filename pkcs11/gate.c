@@ -1,0 +1,375 @@
+/*
+ * The signing path, the reason tzwm exists. C_SignInit remembers the key and its Tezos identity
+ * and touches nothing on the token. C_Sign (or C_SignUpdate… C_SignFinal) then takes the whole
+ * request and, in this order: decodes it, applies the policy, advances the shared watermark with
+ * one conditional write, and only when that write succeeded has the real token sign the
+ * request's blake2b-256 digest. Every refusal ends the operation before the real token is asked
+ * anything, so the token is never left with a half-open sign operation.
+ */
+#include "module.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SIGNATURE_LEN TEZOS_SIGNATURE_SIZE
+
+/* What the gate needs of the module state, taken under the lock. */
+struct gate_view {
+    const CK_FUNCTION_LIST *real;
+    const struct policy *policy;
+    struct gate_store *store;
+};
+
+static void in_flight_end(void)
+{
+    pthread_mutex_lock(&module_state.lock);
+    if (--module_state.in_flight == 0)
+        pthread_cond_broadcast(&module_state.idle);
+    pthread_mutex_unlock(&module_state.lock);
+}
+
+CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
+{
+    const CK_FUNCTION_LIST *real = real_module();
+    struct sign_operation operation = {0};
+    CK_SESSION_INFO info;
+    bool cached;
+    char why[256];
+    CK_RV rv = lifecycle_check();
+
+    if (rv != CKR_OK)
+        goto out;
+    if (mechanism == NULL) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out;
+    }
+    if (mechanism->mechanism != CKM_EDDSA && mechanism->mechanism != CKM_ECDSA) {
+        rv = CKR_MECHANISM_INVALID;
+        goto out;
+    }
+    /* Plain EdDSA (no Ed25519ph, no context) and raw ECDSA: what Tezos signs with. */
+    if (mechanism->pParameter != NULL || mechanism->ulParameterLen != 0) {
+        rv = CKR_MECHANISM_PARAM_INVALID;
+        goto out;
+    }
+    rv = real->C_GetSessionInfo(session, &info);
+    if (rv != CKR_OK)
+        goto out;
+    operation.session = session;
+    operation.slot = info.slotID;
+    operation.mechanism = mechanism->mechanism;
+    operation.key = key;
+
+    pthread_mutex_lock(&module_state.lock);
+    cached = lifecycle_up_locked() &&
+             key_cache_find(module_state.keys, info.slotID, key, &operation.key_entry);
+    pthread_mutex_unlock(&module_state.lock);
+    /* A cached identity was read for the same mechanism family: the key type fixes it. */
+    if (cached && (operation.key_entry.identity.public_key.curve == TEZOS_CURVE_ED25519) !=
+                      (mechanism->mechanism == CKM_EDDSA)) {
+        rv = CKR_KEY_TYPE_INCONSISTENT;
+        goto out;
+    }
+    if (!cached) {
+        rv = key_identity_read(real, session, info.slotID, key, mechanism->mechanism,
+                               &operation.key_entry.identity, why, sizeof why);
+        if (rv != CKR_OK) {
+            log_warn("C_SignInit refused for key %lu: %s (%s)", key, why, ckr_name(rv));
+            goto out;
+        }
+    }
+
+    pthread_mutex_lock(&module_state.lock);
+    if (!lifecycle_up_locked()) {
+        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+    } else if (sign_table_find(module_state.operations, session) != NULL) {
+        rv = CKR_OPERATION_ACTIVE;
+    } else {
+        if (!cached)
+            key_cache_put(module_state.keys, info.slotID, key, &operation.key_entry);
+        rv = sign_table_add(module_state.operations, &operation);
+    }
+    pthread_mutex_unlock(&module_state.lock);
+out:
+    return rv;
+}
+
+/*
+ * The start of C_Sign (final = false) and C_SignFinal (final = true). A length query or too
+ * small a buffer answers here and leaves the operation active; any other error ends it. On
+ * CKR_OK with *run set, the operation is marked busy and copied into *taken (its parts move with
+ * it), and the call counts as in flight until in_flight_end().
+ */
+static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK_ULONG data_len,
+                  CK_BYTE_PTR signature, CK_ULONG_PTR signature_len, struct sign_operation *taken,
+                  struct gate_view *view, bool *run)
+{
+    struct sign_operation *operation;
+    CK_RV rv = CKR_OK;
+
+    *run = false;
+    pthread_mutex_lock(&module_state.lock);
+    if (!lifecycle_up_locked()) {
+        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+        goto unlock;
+    }
+    operation = sign_table_find(module_state.operations, session);
+    if (operation == NULL) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto unlock;
+    }
+    if (operation->busy) {
+        rv = CKR_OPERATION_ACTIVE; /* another thread is signing on this session right now */
+        goto unlock;
+    }
+    if (signature_len == NULL || (!final && data == NULL && data_len > 0)) {
+        rv = CKR_ARGUMENTS_BAD;
+    } else if (!final && operation->multipart) {
+        rv = CKR_OPERATION_ACTIVE; /* C_Sign after C_SignUpdate */
+    } else if (signature == NULL) {
+        *signature_len = SIGNATURE_LEN;
+        goto unlock;
+    } else if (*signature_len < SIGNATURE_LEN) {
+        *signature_len = SIGNATURE_LEN;
+        rv = CKR_BUFFER_TOO_SMALL;
+        goto unlock;
+    } else {
+        operation->busy = true;
+        *taken = *operation;
+        operation->data = NULL;
+        operation->length = operation->capacity = 0;
+        *view = (struct gate_view){module_state.real, module_state.policy, module_state.store};
+        module_state.in_flight++;
+        *run = true;
+        goto unlock;
+    }
+    sign_table_remove(module_state.operations, session);
+unlock:
+    pthread_mutex_unlock(&module_state.lock);
+    return rv;
+}
+
+/* The real token's signature of digest, 64 bytes. */
+static CK_RV real_sign(const CK_FUNCTION_LIST *real, const struct sign_operation *operation,
+                       const uint8_t digest[TEZOS_DIGEST_SIZE], uint8_t signature[SIGNATURE_LEN])
+{
+    CK_MECHANISM mechanism = {operation->mechanism, NULL, 0};
+    CK_BYTE out[256]; /* room for any answer, so the token never keeps the operation open */
+    CK_ULONG length = sizeof out;
+    CK_RV rv;
+
+    rv = real->C_SignInit(operation->session, &mechanism, operation->key);
+    if (rv != CKR_OK)
+        return rv;
+    rv = real->C_Sign(operation->session, (CK_BYTE_PTR)digest, TEZOS_DIGEST_SIZE, out, &length);
+    if (rv != CKR_OK)
+        return rv;
+    if (length != SIGNATURE_LEN) {
+        log_error("the token answered with a %lu-byte signature, not %d", length, SIGNATURE_LEN);
+        return CKR_FUNCTION_FAILED;
+    }
+    memcpy(signature, out, SIGNATURE_LEN);
+    return CKR_OK;
+}
+
+/* "block NetXdQprcVkpaWU/tz1… level 5 round 0", for log lines. */
+static void describe(char *out, size_t size, const struct tezos_request *request, const char *chain,
+                     const char *address)
+{
+    if (tezos_kind_is_consensus(request->kind))
+        snprintf(out, size, "%s %s/%s level %" PRId32 " round %" PRId32,
+                 tezos_kind_name(request->kind), chain, address, request->level, request->round);
+    else
+        snprintf(out, size, "%s by %s", tezos_kind_name(request->kind), address);
+}
+
+/* Decode, policy, watermark, sign: the whole gate for one request. */
+static CK_RV run_gate(const struct gate_view *view, const struct sign_operation *operation,
+                      const uint8_t *data, size_t length, uint8_t signature[SIGNATURE_LEN],
+                      bool *verified_now)
+{
+    const char *address = operation->key_entry.identity.address;
+    const struct tezos_request *request;
+    struct tezos_request_result decoded;
+    char chain[TEZOS_BASE58_TEXT_MAX] = "", digest[TEZOS_BASE58_TEXT_MAX];
+    char idx[2 * TEZOS_BASE58_TEXT_MAX], what[256], reason[WATERMARK_REASON_SIZE];
+    enum tezos_error error;
+    CK_RV rv;
+
+    if (length > SIGN_DATA_MAX) {
+        rv = CKR_DATA_LEN_RANGE;
+        log_warn("refused a %zu-byte request for %s: larger than any Tezos request (%s)", length,
+                 address, ckr_name(rv));
+        return rv;
+    }
+    decoded = tezos_request_decode(data, length);
+    if (decoded.error != TEZOS_OK) {
+        rv = rv_from_tezos(decoded.error);
+        log_warn("refused a %zu-byte request for %s: %s (%s)", length, address, decoded.reason,
+                 ckr_name(rv));
+        return rv;
+    }
+    request = &decoded.request;
+    if (tezos_kind_is_consensus(request->kind))
+        tezos_base58check_encode(TEZOS_B58_CHAIN_ID, request->chain_id, chain, sizeof chain);
+    describe(what, sizeof what, request, chain, address);
+
+    if (!policy_allows_kind(view->policy, request->kind)) {
+        rv = CKR_FUNCTION_REJECTED;
+        log_warn("refused %s: kind %s is not in TZWM_ALLOW (%s)", what,
+                 tezos_kind_name(request->kind), ckr_name(rv));
+        return rv;
+    }
+    error = tezos_base58check_encode(TEZOS_B58_VALUE_HASH, request->digest, digest, sizeof digest);
+    if (error != TEZOS_OK)
+        return rv_from_tezos(error);
+
+    if (tezos_kind_is_consensus(request->kind)) {
+        enum watermark_result result;
+
+        if (!policy_allows_chain(view->policy, request->chain_id)) {
+            rv = CKR_FUNCTION_REJECTED;
+            log_warn("refused %s: chain %s is not in TZWM_CHAINS (%s)", what, chain, ckr_name(rv));
+            return rv;
+        }
+        snprintf(idx, sizeof idx, "%s/%s", chain, address);
+        result = gate_store_advance(view->store, idx, tezos_kind_name(request->kind),
+                                    request->level, request->round, digest, reason, sizeof reason);
+        rv = rv_from_watermark(result);
+        if (rv != CKR_OK) {
+            log_warn("refused %s: watermark %s: %s (%s)", what, watermark_result_name(result),
+                     reason, ckr_name(rv));
+            return rv;
+        }
+    }
+
+    rv = real_sign(view->real, operation, request->digest, signature);
+    if (rv != CKR_OK) {
+        log_error("the token did not sign %s: %s", what, ckr_name(rv));
+        return rv;
+    }
+    error =
+        tezos_signature_normalize(operation->key_entry.identity.public_key.curve, signature, NULL);
+    /* A key's first signature proves that the public key tzwm found (and the address it
+     * watermarks) is this private key's. */
+    if (error == TEZOS_OK && !operation->key_entry.verified) {
+        error = tezos_signature_verify(&operation->key_entry.identity.public_key, data, length,
+                                       signature);
+        *verified_now = error == TEZOS_OK;
+        if (error != TEZOS_OK)
+            log_error("withheld the signature of %s: it does not verify with the public key "
+                      "found for key %lu, so %s may not be its address",
+                      what, operation->key, address);
+    }
+    if (error != TEZOS_OK) {
+        memset(signature, 0, SIGNATURE_LEN);
+        return CKR_FUNCTION_FAILED;
+    }
+    log_info("signed %s (%s)", what, digest);
+    return CKR_OK;
+}
+
+/* The end of C_Sign and C_SignFinal, from take() to the caller's buffer. */
+static CK_RV sign(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK_ULONG data_len,
+                  CK_BYTE_PTR signature, CK_ULONG_PTR signature_len)
+{
+    struct sign_operation operation;
+    struct gate_view view;
+    uint8_t produced[SIGNATURE_LEN];
+    bool run, verified_now = false;
+    CK_RV rv;
+
+    rv = take(session, final, data, data_len, signature, signature_len, &operation, &view, &run);
+    if (rv != CKR_OK || !run)
+        return rv;
+    if (final)
+        rv = run_gate(&view, &operation, operation.data, operation.length, produced, &verified_now);
+    else
+        rv = run_gate(&view, &operation, data, data_len, produced, &verified_now);
+
+    pthread_mutex_lock(&module_state.lock);
+    sign_table_end(module_state.operations, session, operation.serial);
+    if (verified_now) {
+        operation.key_entry.verified = true;
+        key_cache_put(module_state.keys, operation.slot, operation.key, &operation.key_entry);
+    }
+    pthread_mutex_unlock(&module_state.lock);
+    in_flight_end();
+    sign_operation_clear(&operation);
+
+    if (rv == CKR_OK) {
+        memcpy(signature, produced, SIGNATURE_LEN);
+        *signature_len = SIGNATURE_LEN;
+    }
+    return rv;
+}
+
+CK_RV gate_sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len,
+                CK_BYTE_PTR signature, CK_ULONG_PTR signature_len)
+{
+    return sign(session, false, data, data_len, signature, signature_len);
+}
+
+CK_RV gate_sign_final(CK_SESSION_HANDLE session, CK_BYTE_PTR signature, CK_ULONG_PTR signature_len)
+{
+    return sign(session, true, NULL, 0, signature, signature_len);
+}
+
+CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len)
+{
+    struct sign_operation *operation;
+    CK_RV rv;
+
+    pthread_mutex_lock(&module_state.lock);
+    if (!lifecycle_up_locked()) {
+        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+        goto unlock;
+    }
+    operation = sign_table_find(module_state.operations, session);
+    if (operation == NULL) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto unlock;
+    }
+    if (operation->busy) {
+        rv = CKR_OPERATION_ACTIVE;
+        goto unlock;
+    }
+    operation->multipart = true;
+    rv = part == NULL && part_len > 0 ? CKR_ARGUMENTS_BAD
+                                      : sign_operation_append(operation, part, part_len);
+    if (rv != CKR_OK)
+        sign_table_remove(module_state.operations, session);
+unlock:
+    pthread_mutex_unlock(&module_state.lock);
+    return rv;
+}
+
+/* Closing a session ends its sign operation (a reused handle must never inherit it). */
+CK_RV gate_close_session(CK_SESSION_HANDLE session)
+{
+    CK_RV rv = lifecycle_check();
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = real_module()->C_CloseSession(session);
+    pthread_mutex_lock(&module_state.lock);
+    if (lifecycle_up_locked())
+        sign_table_remove(module_state.operations, session);
+    pthread_mutex_unlock(&module_state.lock);
+    return rv;
+}
+
+CK_RV gate_close_all_sessions(CK_SLOT_ID slot)
+{
+    CK_RV rv = lifecycle_check();
+
+    if (rv != CKR_OK)
+        return rv;
+    rv = real_module()->C_CloseAllSessions(slot);
+    pthread_mutex_lock(&module_state.lock);
+    if (lifecycle_up_locked())
+        sign_table_remove_slot(module_state.operations, slot);
+    pthread_mutex_unlock(&module_state.lock);
+    return rv;
+}
