@@ -36,6 +36,16 @@ static void expect_refused(const uint8_t *bytes, size_t len, enum tezos_error ex
     assert_int_equal(result.request.round, 0);
 }
 
+/* Every strict prefix of a valid request is refused (a digest at 32 bytes), and so is the
+ * request with a byte appended (bytes holds one more byte). */
+static void expect_cuts_and_extension_refused(uint8_t *bytes, size_t len)
+{
+    for (size_t cut = 1; cut < len; cut++)
+        expect_refused(bytes, cut, cut == 32 ? TEZOS_ERR_DIGEST : TEZOS_ERR_TRUNCATED);
+    bytes[len] = 0x01;
+    expect_refused(bytes, len + 1, TEZOS_ERR_TRAILING);
+}
+
 static void put_be32(uint8_t *at, uint32_t value)
 {
     at[0] = value >> 24;
@@ -112,10 +122,7 @@ static void test_block_seed_nonce_hash(void **state)
     assert_int_equal(request.level, 4096);
     assert_int_equal(request.round, 1);
     /* Each cut of it, inside the seed nonce hash too, is a truncation. */
-    for (size_t cut = 1; cut < len; cut++)
-        expect_refused(bytes, cut, cut == 32 ? TEZOS_ERR_DIGEST : TEZOS_ERR_TRUNCATED);
-    bytes[len] = 0;
-    expect_refused(bytes, len + 1, TEZOS_ERR_TRAILING);
+    expect_cuts_and_extension_refused(bytes, len);
 }
 
 static void test_block_high_level_and_round(void **state)
@@ -309,10 +316,7 @@ static void test_attestation_dal(void **state)
     assert_int_equal(request.kind, TEZOS_KIND_ATTESTATION); /* one watermark row with tag 21 */
     assert_true(request.has_dal_content);
     assert_int_equal(request.slot, 65535);
-    for (size_t cut = 1; cut < len; cut++)
-        expect_refused(bytes, cut, cut == 32 ? TEZOS_ERR_DIGEST : TEZOS_ERR_TRUNCATED);
-    bytes[len] = 0x01;
-    expect_refused(bytes, len + 1, TEZOS_ERR_TRAILING);
+    expect_cuts_and_extension_refused(bytes, len);
 
     fields.dal = zero;
     fields.dal_len = sizeof zero;
