@@ -3,7 +3,10 @@
 
 #include <stdio.h>
 
-#define NAME(rv) {rv, #rv}
+#define NAME(rv)                                                                                   \
+    {                                                                                              \
+        rv, #rv                                                                                    \
+    }
 
 static const struct {
     CK_RV rv;

@@ -170,8 +170,7 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
 
     pthread_mutex_lock(&state.lock);
     /* The real module already finalized (by another user in this process) is down too. */
-    state.phase =
-        rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED ? PHASE_DOWN : PHASE_UP;
+    state.phase = rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED ? PHASE_DOWN : PHASE_UP;
     pthread_mutex_unlock(&state.lock);
 
     if (rv == CKR_OK) {
