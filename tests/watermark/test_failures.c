@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -345,6 +346,52 @@ static void test_list_pages_and_malformed_rows(void **state)
     scripted_server_stop(server);
 }
 
+static enum watermark_result advance_once(struct watermark_store *store, int64_t level)
+{
+    char reason[WATERMARK_REASON_SIZE];
+    return watermark_advance(store, "NetXdQprcVkpaWU/tz1a", "block", level, 0, "vh1", reason,
+                             sizeof reason);
+}
+
+/* One connection, kept alive, for every request of one thread. */
+static void test_connection_is_reused(void **state)
+{
+    (void)state;
+    struct scripted_server *server = scripted_server_start();
+    struct watermark_store *store = store_at(scripted_server_url(server));
+    for (int level = 1; level <= 5; level++)
+        assert_int_equal(advance_once(store, level), WATERMARK_OK);
+    assert_int_equal(scripted_server_request_count(server), 5);
+    assert_int_equal(scripted_server_connection_count(server), 1);
+    watermark_store_close(store);
+    scripted_server_stop(server);
+}
+
+/* A forked child opens connections of its own and leaves the parent's alone, even when it closes
+ * the store. */
+static void test_forked_child_leaves_parent_connection(void **state)
+{
+    (void)state;
+    struct scripted_server *server = scripted_server_start();
+    struct watermark_store *store = store_at(scripted_server_url(server));
+    assert_int_equal(advance_once(store, 1), WATERMARK_OK);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        bool ok = advance_once(store, 2) == WATERMARK_OK;
+        watermark_store_close(store);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(advance_once(store, 3), WATERMARK_OK);
+    assert_int_equal(scripted_server_request_count(server), 3);
+    assert_int_equal(scripted_server_connection_count(server), 2);
+    watermark_store_close(store);
+    scripted_server_stop(server);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +406,8 @@ int main(void)
         cmocka_unit_test(test_ensure_table_when_create_is_denied),
         cmocka_unit_test(test_ensure_table_waits_until_active),
         cmocka_unit_test(test_list_pages_and_malformed_rows),
+        cmocka_unit_test(test_connection_is_reused),
+        cmocka_unit_test(test_forked_child_leaves_parent_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
