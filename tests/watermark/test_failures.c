@@ -6,16 +6,14 @@
 #include "watermark.h"
 
 #include "scripted_server.h"
+#include "test_support.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,14 +35,7 @@ static struct watermark_store *store_at(const char *endpoint)
     setenv("AWS_SESSION_TOKEN", SESSION_TOKEN, 1);
     setenv("TZWM_TIMEOUT_MS", "1000", 1);
     setenv("TZWM_TABLE", "watermark", 1);
-    char error[WATERMARK_REASON_SIZE];
-    struct watermark_config *config = watermark_config_from_env(error, sizeof error);
-    if (config == NULL)
-        fail_msg("config: %s", error);
-    struct watermark_store *store = watermark_store_open(config, error, sizeof error);
-    watermark_config_free(config);
-    assert_non_null(store);
-    return store;
+    return test_store_from_environment();
 }
 
 static void assert_no_secret(const char *reason)
@@ -200,15 +191,8 @@ static void test_silent_server(void **state)
 static void test_listener_that_never_accepts(void **state)
 {
     (void)state;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    assert_int_equal(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
-    assert_int_equal(listen(listener, 4), 0);
-    assert_int_equal(getsockname(listener, (struct sockaddr *)&address, &size), 0);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(address.sin_port));
+    int listener = test_loopback_socket(true, url, sizeof url);
     assert_unavailable_by_deadline(url, "listener that never accepts");
     close(listener);
 }
@@ -217,15 +201,8 @@ static void test_listener_that_never_accepts(void **state)
 static void test_nothing_listening(void **state)
 {
     (void)state;
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    assert_int_equal(bind(probe, (struct sockaddr *)&address, sizeof address), 0);
-    assert_int_equal(getsockname(probe, (struct sockaddr *)&address, &size), 0);
     char url[64];
-    /* Bound but not listening: connections to it are refused while we hold it. */
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(address.sin_port));
+    int probe = test_loopback_socket(false, url, sizeof url);
     assert_unavailable_by_deadline(url, "nothing listening");
     close(probe);
 }
