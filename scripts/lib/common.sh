@@ -9,7 +9,11 @@ tzwm_packages=(
     libp11-kit-dev libcmocka-dev
     libsodium-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
+    libcurl4-openssl-dev libcjson-dev
+    curl openssl openjdk-17-jre-headless python3-botocore
 )
+# npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
+command -v npm >/dev/null || tzwm_packages+=(nodejs npm)
 
 log() {
     printf '\033[1m== %s\033[0m\n' "$*" >&2
@@ -40,4 +44,12 @@ build() {
     log "building $dir $*"
     cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
     cmake --build "$top/$dir" -j "$(nproc)"
+}
+
+# The DynamoDB-API test servers: dynalite from the committed package-lock.json, and AWS's
+# DynamoDB Local, fetched once into .cache/ (its licence forbids committing it).
+install_test_servers() {
+    log "npm ci (dynalite)"
+    (cd "$top" && npm ci --no-audit --no-fund --silent)
+    log "DynamoDB Local in $("$top/tests/servers/fetch-dynamodb-local")"
 }
