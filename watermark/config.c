@@ -181,6 +181,20 @@ struct watermark_config *watermark_config_copy(const struct watermark_config *co
     return copy;
 }
 
+/* A credential: it goes into a header or a curl option, so printable; never echoed. */
+static bool read_credential(const char *name, bool required, char **field, char *error,
+                            size_t error_size)
+{
+    const char *value = variable(name);
+    if ((value == NULL && required) || (value != NULL && !printable(value))) {
+        watermark_reason(error, error_size, "%s is %s", name,
+                         value == NULL ? "not set" : "malformed");
+        return false;
+    }
+    *field = copy_or_null(value);
+    return true;
+}
+
 /* Fills config from the environment; false with error set otherwise. */
 static bool read_environment(struct watermark_config *config, char *error, size_t error_size)
 {
@@ -196,28 +210,11 @@ static bool read_environment(struct watermark_config *config, char *error, size_
     }
     config->region = strdup(region);
 
-    const char *key_id = variable("AWS_ACCESS_KEY_ID");
-    if (key_id == NULL || !printable(key_id)) {
-        watermark_reason(error, error_size, "AWS_ACCESS_KEY_ID is %s",
-                         key_id == NULL ? "not set" : "malformed");
+    if (!read_credential("AWS_ACCESS_KEY_ID", true, &config->access_key_id, error, error_size) ||
+        !read_credential("AWS_SECRET_ACCESS_KEY", true, &config->secret_access_key, error,
+                         error_size) ||
+        !read_credential("AWS_SESSION_TOKEN", false, &config->session_token, error, error_size))
         return false;
-    }
-    config->access_key_id = strdup(key_id);
-
-    const char *secret = variable("AWS_SECRET_ACCESS_KEY");
-    if (secret == NULL || !printable(secret)) {
-        watermark_reason(error, error_size, "AWS_SECRET_ACCESS_KEY is %s",
-                         secret == NULL ? "not set" : "malformed");
-        return false;
-    }
-    config->secret_access_key = strdup(secret);
-
-    const char *token = variable("AWS_SESSION_TOKEN");
-    if (token != NULL && !printable(token)) {
-        watermark_reason(error, error_size, "AWS_SESSION_TOKEN is malformed");
-        return false;
-    }
-    config->session_token = copy_or_null(token);
 
     const char *endpoint_name =
         variable("AWS_ENDPOINT_URL_DYNAMODB") ? "AWS_ENDPOINT_URL_DYNAMODB" : "AWS_ENDPOINT_URL";

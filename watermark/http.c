@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 /* Connections kept idle beyond this many are closed: more sessions than this rarely sign at one
  * instant. */
@@ -31,6 +33,7 @@ struct connection {
 
 struct watermark_http {
     struct watermark_config *config;
+    pid_t pid;       /* the process whose connections the pool holds */
     char sigv4[128]; /* "aws:amz:<region>:dynamodb" */
     pthread_mutex_t lock;
     struct connection *idle;
@@ -62,6 +65,7 @@ struct watermark_http *watermark_http_new(const struct watermark_config *config,
         return NULL;
     }
     snprintf(http->sigv4, sizeof http->sigv4, "aws:amz:%s:dynamodb", config->region);
+    http->pid = getpid();
     pthread_mutex_init(&http->lock, NULL);
     return http;
 }
@@ -78,9 +82,13 @@ void watermark_http_free(struct watermark_http *http)
 {
     if (http == NULL)
         return;
+    /* In a forked child the idle connections are the parent's sockets: closing them here would
+     * send a TLS close_notify on the parent's connection. They are left alone (leaked). */
+    bool own = http->pid == getpid();
     while (http->idle != NULL) {
         struct connection *next = http->idle->next;
-        connection_free(http->idle);
+        if (own)
+            connection_free(http->idle);
         http->idle = next;
     }
     pthread_mutex_destroy(&http->lock);
@@ -138,7 +146,9 @@ static bool configure(struct watermark_http *http, struct connection *connection
 static struct connection *take_connection(struct watermark_http *http)
 {
     pthread_mutex_lock(&http->lock);
-    struct connection *connection = http->idle;
+    /* A forked child never writes on the parent's connections: it opens its own, one per
+     * request. */
+    struct connection *connection = http->pid == getpid() ? http->idle : NULL;
     if (connection != NULL) {
         http->idle = connection->next;
         http->idle_count--;
@@ -161,7 +171,7 @@ static struct connection *take_connection(struct watermark_http *http)
 static void return_connection(struct watermark_http *http, struct connection *connection)
 {
     pthread_mutex_lock(&http->lock);
-    if (http->idle_count < MAX_IDLE_CONNECTIONS) {
+    if (http->idle_count < MAX_IDLE_CONNECTIONS && http->pid == getpid()) {
         connection->next = http->idle;
         http->idle = connection;
         http->idle_count++;

@@ -54,8 +54,8 @@ enum watermark_table_origin {
     WATERMARK_TABLE_EXISTED, /* log "DynamoDB watermark backend using existing table '<name>'" */
 };
 
-/* Creates the table unless it exists and waits (bounded) until it is ACTIVE. On WATERMARK_OK,
- * *origin says which. */
+/* Creates the table unless it exists and waits until it is ACTIVE (a minute at most). A denied
+ * CreateTable is fine when the table is there. On WATERMARK_OK, *origin says which. */
 enum watermark_result watermark_ensure_table(struct watermark_store *store,
                                              enum watermark_table_origin *origin, char *reason,
                                              size_t reason_size);
@@ -85,7 +85,8 @@ struct watermark_filter {
 /* Called once per row; the strings live until it returns. Non-zero stops the listing. */
 typedef int (*watermark_row_callback)(const struct watermark_row *row, void *context);
 
-/* The rows that match (a Query when both chain and address are given, else a Scan), all pages. */
+/* The rows that match (a Query when both chain and address are given, else a Scan), all pages;
+ * each page has the config's timeout, retries included. For inspection, not for signing. */
 enum watermark_result watermark_list(struct watermark_store *store,
                                      const struct watermark_filter *filter,
                                      watermark_row_callback callback, void *context, char *reason,

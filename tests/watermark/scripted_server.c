@@ -217,6 +217,14 @@ size_t scripted_server_request_count(struct scripted_server *server)
     return count;
 }
 
+size_t scripted_server_connection_count(struct scripted_server *server)
+{
+    pthread_mutex_lock(&server->lock);
+    size_t count = server->connection_count;
+    pthread_mutex_unlock(&server->lock);
+    return count;
+}
+
 const char *scripted_server_request(struct scripted_server *server, size_t i)
 {
     pthread_mutex_lock(&server->lock);

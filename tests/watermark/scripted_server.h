@@ -34,6 +34,8 @@ const char *scripted_server_url(const struct scripted_server *server);
 void scripted_server_script(struct scripted_server *server, const struct scripted_reply *replies,
                             size_t count);
 size_t scripted_server_request_count(struct scripted_server *server);
+/* How many TCP connections it has accepted. */
+size_t scripted_server_connection_count(struct scripted_server *server);
 /* The raw bytes of request i (headers and body), NUL-terminated; valid until stop. */
 const char *scripted_server_request(struct scripted_server *server, size_t i);
 /* Forgets the recorded requests and the rest of the script. */

@@ -6,16 +6,15 @@
 #include "watermark.h"
 
 #include "scripted_server.h"
+#include "test_support.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,14 +35,7 @@ static struct watermark_store *store_at(const char *endpoint)
     setenv("AWS_SESSION_TOKEN", SESSION_TOKEN, 1);
     setenv("TZWM_TIMEOUT_MS", "1000", 1);
     setenv("TZWM_TABLE", "watermark", 1);
-    char error[WATERMARK_REASON_SIZE];
-    struct watermark_config *config = watermark_config_from_env(error, sizeof error);
-    if (config == NULL)
-        fail_msg("config: %s", error);
-    struct watermark_store *store = watermark_store_open(config, error, sizeof error);
-    watermark_config_free(config);
-    assert_non_null(store);
-    return store;
+    return test_store_from_environment();
 }
 
 static void assert_no_secret(const char *reason)
@@ -199,15 +191,8 @@ static void test_silent_server(void **state)
 static void test_listener_that_never_accepts(void **state)
 {
     (void)state;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    assert_int_equal(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
-    assert_int_equal(listen(listener, 4), 0);
-    assert_int_equal(getsockname(listener, (struct sockaddr *)&address, &size), 0);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(address.sin_port));
+    int listener = test_loopback_socket(true, url, sizeof url);
     assert_unavailable_by_deadline(url, "listener that never accepts");
     close(listener);
 }
@@ -216,15 +201,8 @@ static void test_listener_that_never_accepts(void **state)
 static void test_nothing_listening(void **state)
 {
     (void)state;
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    assert_int_equal(bind(probe, (struct sockaddr *)&address, sizeof address), 0);
-    assert_int_equal(getsockname(probe, (struct sockaddr *)&address, &size), 0);
     char url[64];
-    /* Bound but not listening: connections to it are refused while we hold it. */
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(address.sin_port));
+    int probe = test_loopback_socket(false, url, sizeof url);
     assert_unavailable_by_deadline(url, "nothing listening");
     close(probe);
 }
@@ -345,6 +323,52 @@ static void test_list_pages_and_malformed_rows(void **state)
     scripted_server_stop(server);
 }
 
+static enum watermark_result advance_once(struct watermark_store *store, int64_t level)
+{
+    char reason[WATERMARK_REASON_SIZE];
+    return watermark_advance(store, "NetXdQprcVkpaWU/tz1a", "block", level, 0, "vh1", reason,
+                             sizeof reason);
+}
+
+/* One connection, kept alive, for every request of one thread. */
+static void test_connection_is_reused(void **state)
+{
+    (void)state;
+    struct scripted_server *server = scripted_server_start();
+    struct watermark_store *store = store_at(scripted_server_url(server));
+    for (int level = 1; level <= 5; level++)
+        assert_int_equal(advance_once(store, level), WATERMARK_OK);
+    assert_int_equal(scripted_server_request_count(server), 5);
+    assert_int_equal(scripted_server_connection_count(server), 1);
+    watermark_store_close(store);
+    scripted_server_stop(server);
+}
+
+/* A forked child opens connections of its own and leaves the parent's alone, even when it closes
+ * the store. */
+static void test_forked_child_leaves_parent_connection(void **state)
+{
+    (void)state;
+    struct scripted_server *server = scripted_server_start();
+    struct watermark_store *store = store_at(scripted_server_url(server));
+    assert_int_equal(advance_once(store, 1), WATERMARK_OK);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        bool ok = advance_once(store, 2) == WATERMARK_OK;
+        watermark_store_close(store);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(advance_once(store, 3), WATERMARK_OK);
+    assert_int_equal(scripted_server_request_count(server), 3);
+    assert_int_equal(scripted_server_connection_count(server), 2);
+    watermark_store_close(store);
+    scripted_server_stop(server);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +383,8 @@ int main(void)
         cmocka_unit_test(test_ensure_table_when_create_is_denied),
         cmocka_unit_test(test_ensure_table_waits_until_active),
         cmocka_unit_test(test_list_pages_and_malformed_rows),
+        cmocka_unit_test(test_connection_is_reused),
+        cmocka_unit_test(test_forked_child_leaves_parent_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

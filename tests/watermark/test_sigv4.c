@@ -6,6 +6,7 @@
 #include "watermark.h"
 
 #include "scripted_server.h"
+#include "test_support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,13 +36,8 @@ static int ignore_row(const struct watermark_row *row, void *context)
 static void send_every_request_type(const char *endpoint)
 {
     setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint, 1);
+    struct watermark_store *store = test_store_from_environment();
     char error[WATERMARK_REASON_SIZE];
-    struct watermark_config *config = watermark_config_from_env(error, sizeof error);
-    if (config == NULL)
-        fail_msg("config: %s", error);
-    struct watermark_store *store = watermark_store_open(config, error, sizeof error);
-    watermark_config_free(config);
-    assert_non_null(store);
     enum watermark_table_origin origin;
     assert_int_equal(watermark_ensure_table(store, &origin, error, sizeof error), WATERMARK_OK);
     assert_int_equal(watermark_advance(store,

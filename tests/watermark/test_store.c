@@ -5,6 +5,8 @@
 #define TZWM_WATERMARK_INTERNAL
 #include "watermark.h"
 
+#include "test_support.h"
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -28,13 +30,8 @@ static struct watermark_config *config_for(const char *table)
 
 static struct watermark_store *store_for(const char *table)
 {
-    struct watermark_config *config = config_for(table);
-    char error[WATERMARK_REASON_SIZE];
-    struct watermark_store *store = watermark_store_open(config, error, sizeof error);
-    watermark_config_free(config);
-    if (store == NULL)
-        fail_msg("store: %s", error);
-    return store;
+    setenv("TZWM_TABLE", table, 1);
+    return test_store_from_environment();
 }
 
 /* A store on a table of its own, created for the test. */
@@ -133,25 +130,25 @@ static void test_rows_are_independent(void **state)
 {
     (void)state;
     struct watermark_store *store = store_with_table("independent");
-    char reason[WATERMARK_REASON_SIZE];
-    assert_int_equal(
-        watermark_advance(store, "NetA/tz1a", "block", 500, 0, "vh1", reason, sizeof reason),
-        WATERMARK_OK);
-    assert_int_equal(
-        watermark_advance(store, "NetA/tz1a", "attestation", 10, 0, "vh2", reason, sizeof reason),
-        WATERMARK_OK);
-    assert_int_equal(watermark_advance(store, "NetA/tz1a", "preattestation", 10, 0, "vh3", reason,
-                                       sizeof reason),
-                     WATERMARK_OK);
-    assert_int_equal(
-        watermark_advance(store, "NetA/tz1b", "block", 10, 0, "vh4", reason, sizeof reason),
-        WATERMARK_OK);
-    assert_int_equal(
-        watermark_advance(store, "NetB/tz1a", "block", 10, 0, "vh5", reason, sizeof reason),
-        WATERMARK_OK);
-    assert_int_equal(
-        watermark_advance(store, "NetA/tz1a", "block", 499, 9, "vh6", reason, sizeof reason),
-        WATERMARK_REFUSED);
+    static const struct {
+        const char *idx, *kind;
+        int64_t level, round;
+        enum watermark_result expected;
+    } writes[] = {
+        {"NetA/tz1a", "block", 500, 0, WATERMARK_OK},
+        {"NetA/tz1a", "attestation", 10, 0, WATERMARK_OK},
+        {"NetA/tz1a", "preattestation", 10, 0, WATERMARK_OK},
+        {"NetA/tz1b", "block", 10, 0, WATERMARK_OK},
+        {"NetB/tz1a", "block", 10, 0, WATERMARK_OK},
+        {"NetA/tz1a", "block", 499, 9, WATERMARK_REFUSED},
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        char digest[16], reason[WATERMARK_REASON_SIZE];
+        snprintf(digest, sizeof digest, "vh%zu", i);
+        assert_int_equal(watermark_advance(store, writes[i].idx, writes[i].kind, writes[i].level,
+                                           writes[i].round, digest, reason, sizeof reason),
+                         writes[i].expected);
+    }
     watermark_store_close(store);
 }
 
@@ -195,43 +192,49 @@ static void assert_attribute(const cJSON *item, const char *name, const char *ty
     assert_string_equal(text, value);
 }
 
+/* Exactly the five attributes, with these values and types. */
+static void assert_row(const cJSON *item, const char *idx, const char *kind, const char *level,
+                       const char *round, const char *digest)
+{
+    assert_non_null(item);
+    assert_int_equal(cJSON_GetArraySize(item), 5);
+    assert_attribute(item, "idx", "S", idx);
+    assert_attribute(item, "request", "S", kind);
+    assert_attribute(item, "lvl", "N", level);
+    assert_attribute(item, "round", "N", round);
+    assert_attribute(item, "digest", "S", digest);
+}
+
+/* The row of (idx, "preattestation") in table "attributes" is exactly this. */
+static void assert_stored(const char *idx, const char *round, const char *digest)
+{
+    cJSON *item = get_item("attributes", idx, "preattestation");
+    assert_row(item, idx, "preattestation", "2147483647", round, digest);
+    cJSON_Delete(item);
+}
+
 static void test_row_has_exact_attributes(void **state)
 {
     (void)state;
     struct watermark_store *store = store_with_table("attributes");
     const char *idx = "NetXdQprcVkpaWU/tz1VSUr8wwNhLAzempoch5d6hLRiTh8Cjcjb";
     const char *digest = "vh2p9uxYMiDrQ8kD2HGPAKJSP4pQuMgfK3tHJ5nK6HbHgYWLDTGYS";
+    const int64_t level = 2147483647;
     char reason[WATERMARK_REASON_SIZE];
-    assert_int_equal(watermark_advance(store, idx, "preattestation", 2147483647, 7, digest, reason,
-                                       sizeof reason),
-                     WATERMARK_OK);
-
-    cJSON *item = get_item("attributes", idx, "preattestation");
-    assert_non_null(item);
-    assert_int_equal(cJSON_GetArraySize(item), 5);
-    assert_attribute(item, "idx", "S", idx);
-    assert_attribute(item, "request", "S", "preattestation");
-    assert_attribute(item, "lvl", "N", "2147483647");
-    assert_attribute(item, "round", "N", "7");
-    assert_attribute(item, "digest", "S", digest);
-    cJSON_Delete(item);
-
+    assert_int_equal(
+        watermark_advance(store, idx, "preattestation", level, 7, digest, reason, sizeof reason),
+        WATERMARK_OK);
+    assert_stored(idx, "7", digest);
     /* A refused write leaves the row as it was. */
-    assert_int_equal(watermark_advance(store, idx, "preattestation", 2147483647, 7, "vhOther",
-                                       reason, sizeof reason),
-                     WATERMARK_REFUSED);
-    item = get_item("attributes", idx, "preattestation");
-    assert_attribute(item, "digest", "S", digest);
-    cJSON_Delete(item);
+    assert_int_equal(
+        watermark_advance(store, idx, "preattestation", level, 7, "vhOther", reason, sizeof reason),
+        WATERMARK_REFUSED);
+    assert_stored(idx, "7", digest);
     /* An accepted one replaces it whole. */
-    assert_int_equal(watermark_advance(store, idx, "preattestation", 2147483647, 8, "vhNext",
-                                       reason, sizeof reason),
-                     WATERMARK_OK);
-    item = get_item("attributes", idx, "preattestation");
-    assert_int_equal(cJSON_GetArraySize(item), 5);
-    assert_attribute(item, "round", "N", "8");
-    assert_attribute(item, "digest", "S", "vhNext");
-    cJSON_Delete(item);
+    assert_int_equal(
+        watermark_advance(store, idx, "preattestation", level, 8, "vhNext", reason, sizeof reason),
+        WATERMARK_OK);
+    assert_stored(idx, "8", "vhNext");
     watermark_store_close(store);
 }
 

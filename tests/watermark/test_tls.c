@@ -3,7 +3,7 @@
  * `TZWM_STORE_HTTPS=1 with-store dynalite`): trusted when that CA is configured through
  * AWS_CA_BUNDLE or CURL_CA_BUNDLE, refused otherwise.
  */
-#include "watermark.h"
+#include "test_support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,13 +24,8 @@ static enum watermark_result use_store(const char *aws_ca, const char *curl_ca, 
         setenv("CURL_CA_BUNDLE", curl_ca, 1);
     else
         unsetenv("CURL_CA_BUNDLE");
-    struct watermark_config *config = watermark_config_from_env(reason, WATERMARK_REASON_SIZE);
-    if (config == NULL)
-        fail_msg("config: %s", reason);
-    assert_int_equal(strncmp(watermark_config_endpoint(config), "https://", 8), 0);
-    struct watermark_store *store = watermark_store_open(config, reason, WATERMARK_REASON_SIZE);
-    watermark_config_free(config);
-    assert_non_null(store);
+    assert_int_equal(strncmp(getenv("AWS_ENDPOINT_URL_DYNAMODB"), "https://", 8), 0);
+    struct watermark_store *store = test_store_from_environment();
     enum watermark_table_origin origin;
     enum watermark_result result =
         watermark_ensure_table(store, &origin, reason, WATERMARK_REASON_SIZE);
