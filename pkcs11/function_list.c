@@ -118,6 +118,8 @@ static void fill_entries(CK_FUNCTION_LIST *target, CK_RV (*stub)(void), bool all
     }
 }
 
+static CK_RV tzwm_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out);
+
 static void build(void)
 {
     const CK_FUNCTION_LIST *real;
@@ -137,7 +139,10 @@ static void build(void)
     list.C_Initialize = tzwm_C_Initialize;
     list.C_Finalize = tzwm_C_Finalize;
     list.C_GetInfo = tzwm_C_GetInfo;
-    list.C_GetFunctionList = C_GetFunctionList;
+    /* Never the exported symbol: another C_GetFunctionList already in the process (p11-kit's,
+     * loaded with GnuTLS by many applications) would take its place, and the list would hand
+     * out a list that bypasses tzwm. */
+    list.C_GetFunctionList = tzwm_C_GetFunctionList;
     list.C_SignRecoverInit = tzwm_C_SignRecoverInit;
     list.C_SignRecover = tzwm_C_SignRecover;
     list.C_SignEncryptUpdate = tzwm_C_SignEncryptUpdate;
@@ -150,7 +155,7 @@ static void build(void)
     list.C_CloseAllSessions = gate_close_all_sessions;
 }
 
-__attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
+static CK_RV tzwm_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
     static pthread_once_t built = PTHREAD_ONCE_INIT;
 
@@ -159,4 +164,9 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
     pthread_once(&built, build);
     *out = &list;
     return CKR_OK;
+}
+
+__attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
+{
+    return tzwm_C_GetFunctionList(out);
 }
