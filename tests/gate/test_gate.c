@@ -538,6 +538,48 @@ static void store_stopped_then_back(void **state)
     expect_signed(&keys[0], request, len);
 }
 
+/* C_Initialize while the store cannot answer: it still succeeds (within the deadline), signing is
+ * refused, and once the store is back signing sets the table up and goes on by itself. */
+static void store_down_at_initialize(void **state)
+{
+    pid_t server = (pid_t)atol(test_env("TZWM_STORE_PID"));
+    long deadline = atol(test_env("TZWM_TIMEOUT_MS"));
+    uint8_t chain[4], request[BUILDER_MAX];
+    struct timespec start;
+    size_t len;
+    long took;
+    CK_RV rv;
+    (void)state;
+
+    test_chain(chain, 12);
+    len = block(chain, 50, 0, 0, request);
+    finalize();
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    rv = p11->C_Initialize(NULL);
+    took = elapsed_ms(&start);
+    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_equal(rv, CKR_OK);
+    assert_true(took < deadline + 1500);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    rv = p11->C_Initialize(NULL);
+    if (rv == CKR_OK) {
+        session = test_session(p11, true);
+        for (int i = 0; i < KEYS; i++)
+            find_key(&keys[i]);
+        rv = sign(&keys[1], request, len, (uint8_t[64]){0});
+    }
+    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_equal(rv, CKR_FUNCTION_FAILED);
+    expect_signed(&keys[1], request, len);
+    test_assert_log_contains(test_env("TZWM_LOG_FILE"),
+                             "warn: DynamoDB watermark backend cannot set up table 'watermark' "
+                             "yet: ",
+                             true);
+}
+
 /* A second signer: another process with its own module state, connections and session. */
 static int second_signer(void *argument)
 {
@@ -675,6 +717,7 @@ int main(void)
         TEST(refusals_leave_the_session_ready),
         TEST(multipart_is_the_same_gate),
         TEST(store_stopped_then_back),
+        TEST(store_down_at_initialize),
         TEST(second_process_cannot_double_sign),
         TEST(policy),
         TEST(table_set_up_is_logged),
