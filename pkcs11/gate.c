@@ -1,9 +1,10 @@
 /*
- * The signing path, the reason tzwm exists. C_SignInit remembers the key and its Tezos identity
+ * The signing path, the reason tzwm exists. C_SignInit checks the key, finds its Tezos identity
  * and touches nothing on the token. C_Sign (or C_SignUpdate… C_SignFinal) then takes the whole
  * request and, in this order: decodes it, applies the policy, advances the shared watermark with
  * one conditional write, and only when that write succeeded has the real token sign the
- * request's blake2b-256 digest. Every refusal ends the operation before the real token is asked
+ * request's blake2b-256 digest; the signature leaves only if it verifies with the key whose
+ * address was watermarked. Every refusal ends the operation before the real token is asked
  * anything, so the token is never left with a half-open sign operation.
  */
 #include "module.h"
@@ -16,7 +17,6 @@
 
 /* What the gate needs of the module state, taken under the lock. */
 struct gate_view {
-    const CK_FUNCTION_LIST *real;
     const struct policy *policy;
     struct gate_store *store;
 };
@@ -24,9 +24,18 @@ struct gate_view {
 static void in_flight_end(void)
 {
     pthread_mutex_lock(&module_state.lock);
-    if (--module_state.in_flight == 0)
-        pthread_cond_broadcast(&module_state.idle);
+    module_state.in_flight--;
+    pthread_cond_broadcast(&module_state.idle);
     pthread_mutex_unlock(&module_state.lock);
+}
+
+/* With the lock held: CKR_OPERATION_ACTIVE when the session has a sign operation. */
+static CK_RV no_operation_locked(CK_SESSION_HANDLE session)
+{
+    if (!lifecycle_up_locked())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    return sign_table_find(module_state.operations, session) != NULL ? CKR_OPERATION_ACTIVE
+                                                                     : CKR_OK;
 }
 
 CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
@@ -36,8 +45,11 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     CK_SESSION_INFO info;
     bool cached;
     char why[256];
-    CK_RV rv = lifecycle_check();
+    CK_RV rv;
 
+    pthread_mutex_lock(&module_state.lock);
+    rv = no_operation_locked(session);
+    pthread_mutex_unlock(&module_state.lock);
     if (rv != CKR_OK)
         goto out;
     if (mechanism == NULL) {
@@ -56,6 +68,12 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     rv = real->C_GetSessionInfo(session, &info);
     if (rv != CKR_OK)
         goto out;
+    /* Every time, cached or not: the handle must still name a private key that may sign. */
+    rv = key_check(real, session, key, mechanism->mechanism, why, sizeof why);
+    if (rv != CKR_OK) {
+        log_warn("C_SignInit refused for key %lu: %s (%s)", key, why, ckr_name(rv));
+        goto out;
+    }
     operation.session = session;
     operation.slot = info.slotID;
     operation.mechanism = mechanism->mechanism;
@@ -63,17 +81,11 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
 
     pthread_mutex_lock(&module_state.lock);
     cached = lifecycle_up_locked() &&
-             key_cache_find(module_state.keys, info.slotID, key, &operation.key_entry);
+             key_cache_find(module_state.keys, info.slotID, key, &operation.identity);
     pthread_mutex_unlock(&module_state.lock);
-    /* A cached identity was read for the same mechanism family: the key type fixes it. */
-    if (cached && (operation.key_entry.identity.public_key.curve == TEZOS_CURVE_ED25519) !=
-                      (mechanism->mechanism == CKM_EDDSA)) {
-        rv = CKR_KEY_TYPE_INCONSISTENT;
-        goto out;
-    }
     if (!cached) {
         rv = key_identity_read(real, session, info.slotID, key, mechanism->mechanism,
-                               &operation.key_entry.identity, why, sizeof why);
+                               &operation.identity, why, sizeof why);
         if (rv != CKR_OK) {
             log_warn("C_SignInit refused for key %lu: %s (%s)", key, why, ckr_name(rv));
             goto out;
@@ -81,13 +93,10 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     }
 
     pthread_mutex_lock(&module_state.lock);
-    if (!lifecycle_up_locked()) {
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    } else if (sign_table_find(module_state.operations, session) != NULL) {
-        rv = CKR_OPERATION_ACTIVE;
-    } else {
+    rv = no_operation_locked(session);
+    if (rv == CKR_OK) {
         if (!cached)
-            key_cache_put(module_state.keys, info.slotID, key, &operation.key_entry);
+            key_cache_put(module_state.keys, info.slotID, key, &operation.identity);
         rv = sign_table_add(module_state.operations, &operation);
     }
     pthread_mutex_unlock(&module_state.lock);
@@ -96,10 +105,12 @@ out:
 }
 
 /*
- * The start of C_Sign (final = false) and C_SignFinal (final = true). A length query or too
- * small a buffer answers here and leaves the operation active; any other error ends it. On
- * CKR_OK with *run set, the operation is marked busy and copied into *taken (its parts move with
- * it), and the call counts as in flight until in_flight_end().
+ * The start of C_Sign (final = false, with the request in data) and C_SignFinal (final = true).
+ * A length query or too small a buffer answers here and leaves the operation active; a busy
+ * operation (another thread is in its gate) answers CKR_OPERATION_ACTIVE and is left alone; any
+ * other error ends the operation. When *run is set, the operation is marked busy and moved into
+ * *taken with tzwm's own copy of the request (the caller's buffer is read exactly once), and the
+ * call counts as in flight until in_flight_end().
  */
 static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK_ULONG data_len,
                   CK_BYTE_PTR signature, CK_ULONG_PTR signature_len, struct sign_operation *taken,
@@ -120,13 +131,13 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
         goto unlock;
     }
     if (operation->busy) {
-        rv = CKR_OPERATION_ACTIVE; /* another thread is signing on this session right now */
+        rv = CKR_OPERATION_ACTIVE;
         goto unlock;
     }
     if (signature_len == NULL || (!final && data == NULL && data_len > 0)) {
         rv = CKR_ARGUMENTS_BAD;
     } else if (!final && operation->multipart) {
-        rv = CKR_OPERATION_ACTIVE; /* C_Sign after C_SignUpdate */
+        rv = CKR_OPERATION_ACTIVE; /* C_Sign after C_SignUpdate: it ends the operation */
     } else if (signature == NULL) {
         *signature_len = SIGNATURE_LEN;
         goto unlock;
@@ -134,12 +145,15 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
         *signature_len = SIGNATURE_LEN;
         rv = CKR_BUFFER_TOO_SMALL;
         goto unlock;
+    } else if (!final && (rv = sign_operation_append(operation, data, data_len)) != CKR_OK) {
+        log_warn("refused a %lu-byte request for %s: larger than any Tezos request (%s)", data_len,
+                 operation->identity.address, ckr_name(rv));
     } else {
         operation->busy = true;
         *taken = *operation;
         operation->data = NULL;
         operation->length = operation->capacity = 0;
-        *view = (struct gate_view){module_state.real, module_state.policy, module_state.store};
+        *view = (struct gate_view){module_state.policy, module_state.store};
         module_state.in_flight++;
         *run = true;
         goto unlock;
@@ -184,12 +198,13 @@ static void describe(char *out, size_t size, const struct tezos_request *request
         snprintf(out, size, "%s by %s", tezos_kind_name(request->kind), address);
 }
 
-/* Decode, policy, watermark, sign: the whole gate for one request. */
+/* Decode, policy, watermark, sign, verify: the whole gate for the operation's request. */
 static CK_RV run_gate(const struct gate_view *view, const struct sign_operation *operation,
-                      const uint8_t *data, size_t length, uint8_t signature[SIGNATURE_LEN],
-                      bool *verified_now)
+                      uint8_t signature[SIGNATURE_LEN], bool *mismatch)
 {
-    const char *address = operation->key_entry.identity.address;
+    const uint8_t *data = operation->data;
+    size_t length = operation->length;
+    const char *address = operation->identity.address;
     const struct tezos_request *request;
     struct tezos_request_result decoded;
     char chain[TEZOS_BASE58_TEXT_MAX] = "", digest[TEZOS_BASE58_TEXT_MAX];
@@ -197,12 +212,6 @@ static CK_RV run_gate(const struct gate_view *view, const struct sign_operation 
     enum tezos_error error;
     CK_RV rv;
 
-    if (length > SIGN_DATA_MAX) {
-        rv = CKR_DATA_LEN_RANGE;
-        log_warn("refused a %zu-byte request for %s: larger than any Tezos request (%s)", length,
-                 address, ckr_name(rv));
-        return rv;
-    }
     decoded = tezos_request_decode(data, length);
     if (decoded.error != TEZOS_OK) {
         rv = rv_from_tezos(decoded.error);
@@ -244,22 +253,21 @@ static CK_RV run_gate(const struct gate_view *view, const struct sign_operation 
         }
     }
 
-    rv = real_sign(view->real, operation, request->digest, signature);
+    rv = real_sign(real_module(), operation, request->digest, signature);
     if (rv != CKR_OK) {
         log_error("the token did not sign %s: %s", what, ckr_name(rv));
         return rv;
     }
-    error =
-        tezos_signature_normalize(operation->key_entry.identity.public_key.curve, signature, NULL);
-    /* A key's first signature proves that the public key tzwm found (and the address it
-     * watermarks) is this private key's. */
-    if (error == TEZOS_OK && !operation->key_entry.verified) {
-        error = tezos_signature_verify(&operation->key_entry.identity.public_key, data, length,
-                                       signature);
-        *verified_now = error == TEZOS_OK;
-        if (error != TEZOS_OK)
+    error = tezos_signature_normalize(operation->identity.public_key.curve, signature, NULL);
+    /* Every signature, before it leaves: it proves that the key that signed is the one whose
+     * address was just watermarked (a planted public key object, or a handle that came to name
+     * another key, ends here). */
+    if (error == TEZOS_OK) {
+        error = tezos_signature_verify(&operation->identity.public_key, data, length, signature);
+        *mismatch = error != TEZOS_OK;
+        if (*mismatch)
             log_error("withheld the signature of %s: it does not verify with the public key "
-                      "found for key %lu, so %s may not be its address",
+                      "found for key %lu, so %s is not its address",
                       what, operation->key, address);
     }
     if (error != TEZOS_OK) {
@@ -270,30 +278,30 @@ static CK_RV run_gate(const struct gate_view *view, const struct sign_operation 
     return CKR_OK;
 }
 
-/* The end of C_Sign and C_SignFinal, from take() to the caller's buffer. */
+/* C_Sign and C_SignFinal, from take() to the caller's buffer. */
 static CK_RV sign(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK_ULONG data_len,
                   CK_BYTE_PTR signature, CK_ULONG_PTR signature_len)
 {
     struct sign_operation operation;
     struct gate_view view;
     uint8_t produced[SIGNATURE_LEN];
-    bool run, verified_now = false;
+    bool run, mismatch = false;
+    CK_SESSION_INFO info;
     CK_RV rv;
 
     rv = take(session, final, data, data_len, signature, signature_len, &operation, &view, &run);
+    /* No operation on a session that does not exist: say so, as the token would. */
+    if (rv == CKR_OPERATION_NOT_INITIALIZED &&
+        real_module()->C_GetSessionInfo(session, &info) == CKR_SESSION_HANDLE_INVALID)
+        rv = CKR_SESSION_HANDLE_INVALID;
     if (rv != CKR_OK || !run)
         return rv;
-    if (final)
-        rv = run_gate(&view, &operation, operation.data, operation.length, produced, &verified_now);
-    else
-        rv = run_gate(&view, &operation, data, data_len, produced, &verified_now);
+    rv = run_gate(&view, &operation, produced, &mismatch);
 
     pthread_mutex_lock(&module_state.lock);
     sign_table_end(module_state.operations, session, operation.serial);
-    if (verified_now) {
-        operation.key_entry.verified = true;
-        key_cache_put(module_state.keys, operation.slot, operation.key, &operation.key_entry);
-    }
+    if (mismatch)
+        key_cache_forget(module_state.keys, operation.slot, operation.key);
     pthread_mutex_unlock(&module_state.lock);
     in_flight_end();
     sign_operation_clear(&operation);
@@ -345,11 +353,23 @@ unlock:
     return rv;
 }
 
+/* Waits, with the lock held, until no gate runs on what busy() names; false when tzwm went down
+ * meanwhile. Closing a session under a gate would let the token see it vanish mid-signature. */
+static bool wait_until_idle_locked(bool (*busy)(struct sign_table *, CK_ULONG), CK_ULONG what)
+{
+    while (lifecycle_up_locked() && busy(module_state.operations, what))
+        pthread_cond_wait(&module_state.idle, &module_state.lock);
+    return lifecycle_up_locked();
+}
+
 /* Closing a session ends its sign operation (a reused handle must never inherit it). */
 CK_RV gate_close_session(CK_SESSION_HANDLE session)
 {
-    CK_RV rv = lifecycle_check();
+    CK_RV rv;
 
+    pthread_mutex_lock(&module_state.lock);
+    rv = wait_until_idle_locked(sign_table_busy, session) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+    pthread_mutex_unlock(&module_state.lock);
     if (rv != CKR_OK)
         return rv;
     rv = real_module()->C_CloseSession(session);
@@ -362,8 +382,11 @@ CK_RV gate_close_session(CK_SESSION_HANDLE session)
 
 CK_RV gate_close_all_sessions(CK_SLOT_ID slot)
 {
-    CK_RV rv = lifecycle_check();
+    CK_RV rv;
 
+    pthread_mutex_lock(&module_state.lock);
+    rv = wait_until_idle_locked(sign_table_slot_busy, slot) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+    pthread_mutex_unlock(&module_state.lock);
     if (rv != CKR_OK)
         return rv;
     rv = real_module()->C_CloseAllSessions(slot);

@@ -2,8 +2,8 @@
  * Which Tezos key is behind a private key handle. The address comes from the public point:
  * CKA_EC_POINT on the private object where the token offers it, else the one public key object
  * that shares the private key's CKA_ID, key type and curve. That match is only a claim (any
- * logged-in client could plant a public object), so the gate verifies each key's first signature
- * against the point before it lets it out; the cache then remembers the key as verified.
+ * logged-in client could plant a public object, and a handle may come to name another key), so
+ * the gate verifies every signature against the point before it lets it out.
  */
 #include "module.h"
 
@@ -25,23 +25,26 @@ struct key_attributes {
     CK_ULONG point_len;
 };
 
-static CK_RV read_class_and_type(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session,
-                                 CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism, char *why,
-                                 size_t why_size)
+CK_RV key_check(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                CK_MECHANISM_TYPE mechanism, char *why, size_t why_size)
 {
     CK_OBJECT_CLASS class = 0;
     CK_KEY_TYPE type = 0;
+    CK_BBOOL sign = CK_FALSE;
     CK_ATTRIBUTE template[] = {
         {CKA_CLASS, &class, sizeof class},
         {CKA_KEY_TYPE, &type, sizeof type},
+        {CKA_SIGN, &sign, sizeof sign},
     };
     CK_KEY_TYPE wanted = mechanism == CKM_EDDSA ? CKK_EC_EDWARDS : CKK_EC;
-    CK_RV rv = real->C_GetAttributeValue(session, key, template, 2);
+    CK_RV rv = real->C_GetAttributeValue(session, key, template, 3);
 
     if (rv == CKR_OBJECT_HANDLE_INVALID)
         rv = CKR_KEY_HANDLE_INVALID;
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID)
+        rv = CKR_KEY_TYPE_INCONSISTENT; /* not a key at all */
     if (rv != CKR_OK) {
-        snprintf(why, why_size, "cannot read the key's class and type: %s", ckr_name(rv));
+        snprintf(why, why_size, "cannot read the key's class, type and CKA_SIGN: %s", ckr_name(rv));
         return rv;
     }
     if (class != CKO_PRIVATE_KEY || type != wanted) {
@@ -50,6 +53,10 @@ static CK_RV read_class_and_type(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE
                      ? "CKM_EDDSA needs a CKK_EC_EDWARDS (Ed25519) private key"
                      : "CKM_ECDSA needs a CKK_EC (secp256k1 or P-256) private key");
         return CKR_KEY_TYPE_INCONSISTENT;
+    }
+    if (sign != CK_TRUE) {
+        snprintf(why, why_size, "the key may not sign (CKA_SIGN is false)");
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
     }
     return CKR_OK;
 }
@@ -139,9 +146,6 @@ CK_RV key_identity_read(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session,
     enum tezos_error error;
     CK_RV rv;
 
-    rv = read_class_and_type(real, session, key, mechanism, why, why_size);
-    if (rv != CKR_OK)
-        return rv;
     rv = read_attributes(real, session, key, &attributes);
     if (rv != CKR_OK) {
         snprintf(why, why_size, "cannot read the key's attributes: %s", ckr_name(rv));
@@ -171,7 +175,7 @@ CK_RV key_identity_read(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session,
 struct cached_key {
     CK_SLOT_ID slot;
     CK_OBJECT_HANDLE key;
-    struct key_cache_entry entry;
+    struct key_identity identity;
 };
 
 struct key_cache {
@@ -203,24 +207,22 @@ static struct cached_key *lookup(const struct key_cache *cache, CK_SLOT_ID slot,
 }
 
 bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                    struct key_cache_entry *entry)
+                    struct key_identity *identity)
 {
     const struct cached_key *found = lookup(cache, slot, key);
 
     if (found != NULL)
-        *entry = found->entry;
+        *identity = found->identity;
     return found != NULL;
 }
 
 void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                   const struct key_cache_entry *entry)
+                   const struct key_identity *identity)
 {
     struct cached_key *found = lookup(cache, slot, key);
 
     if (found != NULL) {
-        /* Another thread read it meanwhile: a verification it made holds for the same key. */
-        if (entry->verified || strcmp(found->entry.identity.address, entry->identity.address) != 0)
-            found->entry = *entry;
+        found->identity = *identity;
         return;
     }
     if (cache->count == cache->capacity) {
@@ -233,5 +235,13 @@ void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE ke
         cache->items = items;
         cache->capacity = capacity;
     }
-    cache->items[cache->count++] = (struct cached_key){slot, key, *entry};
+    cache->items[cache->count++] = (struct cached_key){slot, key, *identity};
+}
+
+void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key)
+{
+    struct cached_key *found = lookup(cache, slot, key);
+
+    if (found != NULL)
+        *found = cache->items[--cache->count];
 }

@@ -153,7 +153,6 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     inherited = module_state.phase != PHASE_DOWN;
     module_state.phase = PHASE_CHANGING;
     module_state.pid = pid;
-    module_state.real = NULL;
     module_state.policy = NULL;
     module_state.store = NULL;
     module_state.operations = NULL;
@@ -193,7 +192,6 @@ done:
     pthread_mutex_lock(&module_state.lock);
     module_state.phase = rv == CKR_OK ? PHASE_UP : PHASE_DOWN;
     if (rv == CKR_OK) {
-        module_state.real = real;
         module_state.policy = made.policy;
         module_state.store = made.store;
         module_state.operations = made.operations;
@@ -222,7 +220,7 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
         goto out;
     }
     module_state.phase = PHASE_CHANGING;
-    real = module_state.real;
+    real = real_module();
     /* Signatures under way finish first: they use the store C_Finalize is about to release. */
     while (module_state.in_flight > 0)
         pthread_cond_wait(&module_state.idle, &module_state.lock);
@@ -236,7 +234,6 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
         module_state.phase = PHASE_DOWN;
         held = (struct resources){module_state.policy, module_state.store, module_state.operations,
                                   module_state.keys};
-        module_state.real = NULL;
         module_state.policy = NULL;
         module_state.store = NULL;
         module_state.operations = NULL;

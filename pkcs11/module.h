@@ -58,27 +58,28 @@ struct key_identity {
     char address[40]; /* tz1… / tz2… / tz3… */
 };
 
-/* The identity of the private key behind a C_SignInit with this mechanism: CKR_OK, or the return
- * code C_SignInit gives (the key is not one tzwm can sign with, the handle is wrong, ...), with
- * the reason in why. */
+/* What C_SignInit checks of the key every time, in one read: a private key of the mechanism's
+ * key type that may sign. CKR_OK, or the return code C_SignInit gives, with the reason in why. */
+CK_RV key_check(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                CK_MECHANISM_TYPE mechanism, char *why, size_t why_size);
+
+/* The Tezos identity of a key that passed key_check: CKR_OK, or the return code C_SignInit
+ * gives, with the reason in why. */
 CK_RV key_identity_read(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session, CK_SLOT_ID slot,
                         CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism,
                         struct key_identity *identity, char *why, size_t why_size);
 
-/* Identities already read, by (slot, key handle). The caller holds the module-state lock. A key's
- * first signature is verified against its identity before it leaves tzwm; after that the entry
- * is trusted. */
+/* Identities already read, by (slot, key handle). The caller holds the module-state lock. The
+ * cache only saves reads: every signature is still verified against the identity before it
+ * leaves tzwm, so a handle that came to name another key can never sign under the old address. */
 struct key_cache;
-struct key_cache_entry {
-    struct key_identity identity;
-    bool verified;
-};
 struct key_cache *key_cache_new(void);
 void key_cache_free(struct key_cache *cache);
 bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                    struct key_cache_entry *entry);
+                    struct key_identity *identity);
 void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                   const struct key_cache_entry *entry);
+                   const struct key_identity *identity);
+void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key);
 
 /* sessions.c: the sign operation of each session between C_SignInit and its end. The caller
  * holds the module-state lock. */
@@ -90,10 +91,10 @@ struct sign_operation {
     CK_SLOT_ID slot;
     CK_MECHANISM_TYPE mechanism;
     CK_OBJECT_HANDLE key;
-    struct key_cache_entry key_entry;
+    struct key_identity identity;
     bool busy;      /* a gate runs for it: no other call may touch it meanwhile */
     bool multipart; /* C_SignUpdate was called: only C_SignUpdate and C_SignFinal go on */
-    uint8_t *data;  /* the parts so far */
+    uint8_t *data;  /* the request, or the parts so far: tzwm's own copy */
     size_t length, capacity;
 };
 
@@ -112,6 +113,9 @@ void sign_table_end(struct sign_table *table, CK_SESSION_HANDLE session, uint64_
 /* Frees what an operation taken out of the table holds (its data). */
 void sign_operation_clear(struct sign_operation *operation);
 void sign_table_remove_slot(struct sign_table *table, CK_SLOT_ID slot);
+/* Whether a gate runs for the session, or for any session of the slot. */
+bool sign_table_busy(struct sign_table *table, CK_SESSION_HANDLE session);
+bool sign_table_slot_busy(struct sign_table *table, CK_SLOT_ID slot);
 
 /* store.c: the watermark store as the module uses it: opened at C_Initialize from the
  * environment, its table ensured once (and again by signing until that works). */
@@ -146,12 +150,12 @@ struct module_state {
     enum phase phase;
     pid_t pid; /* the process the phase belongs to */
     /* Set while up. */
-    const CK_FUNCTION_LIST *real;
     struct policy *policy;
     struct gate_store *store;
     struct sign_table *operations;
     struct key_cache *keys;
-    /* Signatures between take and end: C_Finalize waits for them before releasing the store. */
+    /* Gates under way: C_Finalize waits for them before releasing the store, and closing a
+     * session waits for its own. idle is broadcast whenever one ends. */
     unsigned in_flight;
     pthread_cond_t idle;
 };

@@ -126,6 +126,22 @@ void sign_table_remove(struct sign_table *table, CK_SESSION_HANDLE session)
         remove_at(table, i);
 }
 
+bool sign_table_busy(struct sign_table *table, CK_SESSION_HANDLE session)
+{
+    const struct sign_operation *operation = sign_table_find(table, session);
+
+    return operation != NULL && operation->busy;
+}
+
+bool sign_table_slot_busy(struct sign_table *table, CK_SLOT_ID slot)
+{
+    for (size_t i = 0; i < table->count; i++) {
+        if (table->items[i]->slot == slot && table->items[i]->busy)
+            return true;
+    }
+    return false;
+}
+
 void sign_table_end(struct sign_table *table, CK_SESSION_HANDLE session, uint64_t serial)
 {
     size_t i = index_of(table, session);

@@ -10,6 +10,7 @@
 #include "vectors.h"
 #include "watermark.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -67,8 +68,6 @@ static void find_key(struct baker_key *key)
     assert_int_equal(tezos_address(&key->public_key, key->address, sizeof key->address), TEZOS_OK);
 }
 
-static void find_key(struct baker_key *key);
-
 /* C_Initialize, a logged-in session, and the keys' handles in it. */
 static int initialize(void)
 {
@@ -107,6 +106,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (p11 == NULL)
+        return 0; /* the setup failed before loading the module */
     finalize();
     watermark_store_close(store);
     vectors_free(&vectors);
@@ -461,13 +462,16 @@ static void multipart_is_the_same_gate(void **state)
     assert_int_equal(p11->C_SignUpdate(session, request, 10), CKR_OK);
     assert_int_equal(p11->C_SignUpdate(session, request + 10, 0), CKR_OK);
     assert_int_equal(p11->C_SignUpdate(session, request + 10, len - 10), CKR_OK);
-    /* C_Sign does not finish a multi-part operation. */
+    /* C_Sign in the middle of a multi-part operation ends it. */
     assert_int_equal(p11->C_Sign(session, request, len, signature, &signature_len),
                      CKR_OPERATION_ACTIVE);
     assert_int_equal(p11->C_SignInit(session, &ecdsa, keys[1].handle), CKR_OK);
     assert_int_equal(p11->C_SignUpdate(session, request, 100), CKR_OK);
     assert_int_equal(p11->C_SignUpdate(session, request + 100, len - 100), CKR_OK);
     assert_int_equal(p11->C_SignFinal(session, NULL, &signature_len), CKR_OK);
+    assert_int_equal(signature_len, 64);
+    signature_len = 10;
+    assert_int_equal(p11->C_SignFinal(session, signature, &signature_len), CKR_BUFFER_TOO_SMALL);
     assert_int_equal(signature_len, 64);
     assert_int_equal(p11->C_SignFinal(session, signature, &signature_len), CKR_OK);
     assert_int_equal(tezos_signature_verify(&keys[1].public_key, request, len, signature),
@@ -481,7 +485,8 @@ static void multipart_is_the_same_gate(void **state)
     assert_int_equal(p11->C_SignInit(session, &ecdsa, keys[1].handle), CKR_OK);
     assert_int_equal(p11->C_SignUpdate(session, other, len), CKR_OK);
     assert_int_equal(p11->C_SignFinal(session, signature, &signature_len), CKR_FUNCTION_REJECTED);
-    assert_int_equal(signature[0], POISON);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(signature[i], POISON);
     assert_int_equal(p11->C_SignFinal(session, signature, &signature_len),
                      CKR_OPERATION_NOT_INITIALIZED);
 
@@ -493,6 +498,106 @@ static void multipart_is_the_same_gate(void **state)
                      CKR_OPERATION_NOT_INITIALIZED);
     expect_refused(&keys[1], huge, sizeof huge, CKR_DATA_LEN_RANGE);
     assert_int_equal(p11->C_SignUpdate(session, request, len), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+/* A public key object planted under a private key's CKA_ID, carrying another key's point: the
+ * watermark would be advanced for the other key's address, so the signature must not leave. */
+static void planted_public_key_withholds_the_signature(void **state)
+{
+    CK_MECHANISM generate = {CKM_EC_KEY_PAIR_GEN, NULL, 0}, ecdsa = {CKM_ECDSA, NULL, 0};
+    static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_BYTE id[] = {0x99}, point[128];
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
+    CK_KEY_TYPE ec = CKK_EC;
+    CK_ATTRIBUTE public_template[] = {{CKA_EC_PARAMS, (void *)p256, sizeof p256},
+                                      {CKA_TOKEN, &no, sizeof no},
+                                      {CKA_ID, id, sizeof id}};
+    CK_ATTRIBUTE private_template[] = {
+        {CKA_SIGN, &yes, sizeof yes}, {CKA_TOKEN, &no, sizeof no}, {CKA_ID, id, sizeof id}};
+    CK_OBJECT_HANDLE public_key, private_key, planted, baker_public;
+    CK_OBJECT_CLASS class = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE baker_template[] = {
+        {CKA_CLASS, &class, sizeof class},
+        {CKA_LABEL, (void *)keys[2].label, (CK_ULONG)strlen(keys[2].label)}};
+    uint8_t chain[4], request[BUILDER_MAX], signature[64];
+    CK_ULONG signature_len = sizeof signature, point_len;
+    char text[32];
+    size_t len;
+    (void)state;
+
+    assert_int_equal(p11->C_GenerateKeyPair(session, &generate, public_template, 3,
+                                            private_template, 3, &public_key, &private_key),
+                     CKR_OK);
+    assert_int_equal(p11->C_DestroyObject(session, public_key), CKR_OK);
+    assert_int_equal(test_find(p11, session, baker_template, 2, &baker_public, 1), 1);
+    point_len = test_attribute(p11, session, baker_public, CKA_EC_POINT, point, sizeof point);
+    CK_ATTRIBUTE fake[] = {{CKA_CLASS, &public_class, sizeof public_class},
+                           {CKA_KEY_TYPE, &ec, sizeof ec},
+                           {CKA_TOKEN, &no, sizeof no},
+                           {CKA_ID, id, sizeof id},
+                           {CKA_EC_PARAMS, (void *)p256, sizeof p256},
+                           {CKA_EC_POINT, point, point_len}};
+    assert_int_equal(p11->C_CreateObject(session, fake, 6, &planted), CKR_OK);
+
+    test_chain(chain, 13);
+    chain_text(chain, text, sizeof text);
+    len = block(chain, 5, 0, 0, request);
+    memset(signature, POISON, sizeof signature);
+    assert_int_equal(p11->C_SignInit(session, &ecdsa, private_key), CKR_OK);
+    assert_int_equal(p11->C_Sign(session, request, len, signature, &signature_len),
+                     CKR_FUNCTION_FAILED);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(signature[i], POISON);
+    test_assert_log_contains(test_env("TZWM_LOG_FILE"), "error: withheld the signature of block",
+                             true);
+    /* The baker's own key is untouched by it and signs at that level. */
+    expect_signed(&keys[2], request, len);
+}
+
+static void key_that_may_not_sign(void **state)
+{
+    CK_MECHANISM generate = {CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0}, eddsa = {CKM_EDDSA, NULL, 0};
+    static const CK_BYTE ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
+                                      'd',  's',  '2', '5', '5', '1', '9'};
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE public_template[] = {{CKA_EC_PARAMS, (void *)ed25519, sizeof ed25519},
+                                      {CKA_TOKEN, &no, sizeof no}};
+    CK_ATTRIBUTE private_template[] = {{CKA_SIGN, &no, sizeof no}, {CKA_TOKEN, &no, sizeof no}};
+    CK_MECHANISM with_parameter = {CKM_EDDSA, (void *)ed25519, sizeof ed25519};
+    CK_OBJECT_HANDLE public_key, private_key;
+    (void)state;
+
+    assert_int_equal(p11->C_GenerateKeyPair(session, &generate, public_template, 2,
+                                            private_template, 2, &public_key, &private_key),
+                     CKR_OK);
+    assert_int_equal(p11->C_SignInit(session, &eddsa, private_key), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(p11->C_SignInit(session, &eddsa, public_key), CKR_KEY_TYPE_INCONSISTENT);
+    assert_int_equal(p11->C_SignInit(session, &with_parameter, keys[0].handle),
+                     CKR_MECHANISM_PARAM_INVALID);
+}
+
+static void closing_the_session_ends_the_operation(void **state)
+{
+    CK_MECHANISM eddsa = {CKM_EDDSA, NULL, 0};
+    uint8_t chain[4], request[BUILDER_MAX], signature[64];
+    CK_ULONG signature_len = sizeof signature;
+    CK_SESSION_HANDLE closed = session;
+    char text[32];
+    size_t len;
+    (void)state;
+
+    test_chain(chain, 14);
+    chain_text(chain, text, sizeof text);
+    len = block(chain, 1, 0, 0, request);
+    assert_int_equal(p11->C_SignInit(closed, &eddsa, keys[0].handle), CKR_OK);
+    /* Another session keeps the user logged in while the first one closes. */
+    session = test_session(p11, false);
+    assert_int_equal(p11->C_CloseSession(closed), CKR_OK);
+    assert_int_equal(p11->C_Sign(closed, request, len, signature, &signature_len),
+                     CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(rows(text, keys[0].address, NULL).count, 0);
+    expect_signed(&keys[0], request, len);
 }
 
 /* ---- The store ---- */
@@ -580,6 +685,66 @@ static void store_down_at_initialize(void **state)
                              true);
 }
 
+struct pending_signature {
+    CK_SESSION_HANDLE session;
+    uint8_t request[BUILDER_MAX];
+    size_t len;
+    CK_RV rv;
+    struct timespec done;
+};
+
+static void *sign_in_thread(void *argument)
+{
+    struct pending_signature *pending = argument;
+    uint8_t signature[64];
+    CK_ULONG signature_len = sizeof signature;
+
+    pending->rv =
+        p11->C_Sign(pending->session, pending->request, pending->len, signature, &signature_len);
+    clock_gettime(CLOCK_MONOTONIC, &pending->done);
+    return NULL;
+}
+
+/* While one thread is in the gate (the store stalled): the session's operation is busy for every
+ * other call, and C_Finalize waits for the gate to end before it releases anything. */
+static void a_gate_under_way(void **state)
+{
+    pid_t server = (pid_t)atol(test_env("TZWM_STORE_PID"));
+    CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+    struct pending_signature pending = {.session = session};
+    uint8_t chain[4], signature[64];
+    CK_ULONG signature_len = sizeof signature;
+    struct timespec finalized;
+    pthread_t thread;
+    CK_RV sign_rv, update_rv, init_rv, finalize_rv;
+    (void)state;
+
+    test_chain(chain, 15);
+    pending.len = block(chain, 60, 0, 0, pending.request);
+    assert_int_equal(p11->C_SignInit(session, &ecdsa, keys[2].handle), CKR_OK);
+    assert_int_equal(kill(server, SIGSTOP), 0);
+    assert_int_equal(pthread_create(&thread, NULL, sign_in_thread, &pending), 0);
+    /* Time for the thread to reach the stalled store (the deadline is far longer). */
+    usleep(300 * 1000);
+    sign_rv = p11->C_Sign(session, pending.request, pending.len, signature, &signature_len);
+    update_rv = p11->C_SignUpdate(session, pending.request, pending.len);
+    init_rv = p11->C_SignInit(session, &ecdsa, keys[2].handle);
+    finalize_rv = p11->C_Finalize(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &finalized);
+    assert_int_equal(kill(server, SIGCONT), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+
+    assert_int_equal(sign_rv, CKR_OPERATION_ACTIVE);
+    assert_int_equal(update_rv, CKR_OPERATION_ACTIVE);
+    assert_int_equal(init_rv, CKR_OPERATION_ACTIVE);
+    assert_int_equal(finalize_rv, CKR_OK);
+    assert_int_equal(pending.rv, CKR_FUNCTION_FAILED);
+    assert_true(
+        finalized.tv_sec > pending.done.tv_sec ||
+        (finalized.tv_sec == pending.done.tv_sec && finalized.tv_nsec >= pending.done.tv_nsec));
+    initialize();
+}
+
 /* A second signer: another process with its own module state, connections and session. */
 static int second_signer(void *argument)
 {
@@ -655,13 +820,20 @@ static void policy(void **state)
     generic[0] = 0x03;
 
     reinitialize_with("block, generic", text);
-    expect_signed(&keys[0], generic, sizeof generic); /* no watermark row for generic */
     expect_signed(&keys[0], generic, sizeof generic);
+    expect_signed(&keys[0], generic, sizeof generic); /* never watermarked: signed again */
+    assert_int_equal(rows(NULL, keys[0].address, "generic").found, false);
     expect_signed(&keys[0], request, block(chain, 1, 0, 0, request));
     expect_refused(&keys[0], request, block(other, 1, 0, 0, request), CKR_FUNCTION_REJECTED);
     expect_refused(&keys[0], request, consensus(0x13, 21, chain, 1, 0, 0, request),
                    CKR_FUNCTION_REJECTED);
     assert_int_equal(rows(text, keys[0].address, NULL).count, 1);
+
+    reinitialize_with("michelson", NULL);
+    memset(generic, 0x44, sizeof generic);
+    generic[0] = 0x05;
+    expect_signed(&keys[1], generic, sizeof generic);
+    expect_refused(&keys[1], request, block(other, 2, 0, 0, request), CKR_FUNCTION_REJECTED);
 
     /* What cannot be read fails C_Initialize: tzwm never guesses a policy. */
     finalize();
@@ -718,6 +890,10 @@ int main(void)
         TEST(multipart_is_the_same_gate),
         TEST(store_stopped_then_back),
         TEST(store_down_at_initialize),
+        TEST(a_gate_under_way),
+        TEST(planted_public_key_withholds_the_signature),
+        TEST(key_that_may_not_sign),
+        TEST(closing_the_session_ends_the_operation),
         TEST(second_process_cannot_double_sign),
         TEST(policy),
         TEST(table_set_up_is_logged),
