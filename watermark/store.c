@@ -62,7 +62,7 @@ void watermark_store_set_page_limit(struct watermark_store *store, int page_limi
 }
 
 enum call_outcome {
-    CALL_OK,            /* HTTP 200 with a JSON object: reply is set */
+    CALL_OK,            /* HTTP 200 with a JSON object that names no error: reply is set */
     CALL_SERVICE_ERROR, /* DynamoDB said no: error_type says how */
     CALL_UNAVAILABLE,   /* nothing usable before the deadline */
 };
@@ -119,7 +119,9 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
         if (!reply.transport_failed && reply.status == 200) {
             result->reply = cJSON_ParseWithOpts(reply.body != NULL ? reply.body : "", NULL, true);
             watermark_http_reply_clear(&reply);
-            if (cJSON_IsObject(result->reply))
+            /* A success is a JSON object that names no error: a 200 carrying an error type came
+             * from something in the way, not from a write that happened. */
+            if (cJSON_IsObject(result->reply) && !cJSON_HasObjectItem(result->reply, "__type"))
                 return CALL_OK;
             cJSON_Delete(result->reply);
             result->reply = NULL;

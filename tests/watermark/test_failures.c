@@ -131,11 +131,16 @@ static void test_other_errors_are_unavailable_at_once(void **state)
     assert_string_equal(reason, "DynamoDB PutItem: HTTP 400 AccessDeniedException: no");
 }
 
-/* Only an HTTP 200 with a JSON object is a success. */
+/* Only an HTTP 200 with a JSON object that names no error is a success. */
 static void test_malformed_success_is_unavailable(void **state)
 {
     (void)state;
-    static const char *const bodies[] = {"", "{", "[]", "\"ok\"", "{} trailing"};
+    static const char *const bodies[] = {
+        "", "{", "[]", "\"ok\"", "{} trailing", "null", "{}{}",
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\"}",
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\","
+        "\"message\":\"The conditional request failed\"}",
+    };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         const struct scripted_reply script[] = {{SCRIPTED_ANSWER, 200, bodies[i]}};
         size_t requests;
