@@ -92,6 +92,8 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
         }
     }
 
+    log_debug("C_SignInit session %lu key %lu: %s, %s", session, key, operation.identity.address,
+              cached ? "cached" : "read from the token");
     pthread_mutex_lock(&module_state.lock);
     rv = no_operation_locked(session);
     if (rv == CKR_OK) {
@@ -251,6 +253,7 @@ static CK_RV run_gate(const struct gate_view *view, const struct sign_operation 
                      reason, ckr_name(rv));
             return rv;
         }
+        log_debug("watermark ok: %s", reason);
     }
 
     rv = real_sign(real_module(), operation, request->digest, signature);

@@ -4,6 +4,7 @@
  * independently (tezos_signature_verify: libsodium / OpenSSL, not the token) and the rows are
  * read back from the table.
  */
+#include "module.h" /* ckr_name */
 #include "request_builder.h"
 #include "support.h"
 #include "tezos.h"
@@ -25,8 +26,9 @@
 
 #include <cmocka.h>
 
-#define KEYS   3
-#define POISON 0xa5
+#define KEYS          3
+#define POISON        0xa5
+#define SESSION_TOKEN "tzwm-test-session-token-5d2e"
 
 static struct client_module module;
 static CK_FUNCTION_LIST_PTR p11;
@@ -91,6 +93,8 @@ static int setup(void **state)
     (void)state;
 
     assert_int_equal(vectors_load(&vectors), 0);
+    /* Temporary credentials: the token goes in a header, never into a log line. */
+    setenv("AWS_SESSION_TOKEN", SESSION_TOKEN, 1);
     p11 = test_load(&module, test_env("TZWM_LIBRARY"));
     initialize();
     config = watermark_config_from_env(error, sizeof error);
@@ -600,6 +604,64 @@ static void closing_the_session_ends_the_operation(void **state)
     expect_signed(&keys[0], request, len);
 }
 
+/* Calls out of order, NULL pointers, zero and absurd lengths: a return code, never a crash, never
+ * a read past what the caller gave. */
+static void hostile_calls(void **state)
+{
+    CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+    uint8_t request[BUILDER_MAX] = {0x11}, signature[64];
+    CK_ULONG signature_len = sizeof signature;
+    CK_SESSION_HANDLE wrong = 0xdead0000UL;
+    (void)state;
+
+    assert_int_equal(p11->C_Sign(session, request, 10, signature, &signature_len),
+                     CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(p11->C_SignUpdate(session, request, 10), CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(p11->C_SignFinal(session, signature, &signature_len),
+                     CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(p11->C_Sign(wrong, request, 10, signature, &signature_len),
+                     CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(p11->C_SignFinal(wrong, signature, &signature_len),
+                     CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(p11->C_SignInit(session, NULL, keys[2].handle), CKR_ARGUMENTS_BAD);
+
+    /* Each of these ends the operation it hits. */
+    const struct {
+        int call; /* 0 C_Sign, 1 C_SignUpdate, 2 C_SignFinal */
+        const uint8_t *data;
+        CK_ULONG len;
+        bool null_length;
+        CK_RV expected;
+    } cases[] = {
+        {0, NULL, 5, false, CKR_ARGUMENTS_BAD},
+        {0, request, 10, true, CKR_ARGUMENTS_BAD},
+        {1, NULL, 5, false, CKR_ARGUMENTS_BAD},
+        {2, NULL, 0, true, CKR_ARGUMENTS_BAD},
+        {0, request, (CK_ULONG)-1, false, CKR_DATA_LEN_RANGE},
+        {1, request, (CK_ULONG)-1, false, CKR_DATA_LEN_RANGE},
+        {0, request, 0, false, CKR_DATA_INVALID},
+        {0, NULL, 0, false, CKR_DATA_INVALID},
+        {2, NULL, 0, false, CKR_DATA_INVALID}, /* no parts at all */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CK_ULONG *length = cases[i].null_length ? NULL : &signature_len;
+        CK_RV rv;
+
+        signature_len = sizeof signature;
+        assert_int_equal(p11->C_SignInit(session, &ecdsa, keys[2].handle), CKR_OK);
+        if (cases[i].call == 0)
+            rv = p11->C_Sign(session, (CK_BYTE_PTR)cases[i].data, cases[i].len, signature, length);
+        else if (cases[i].call == 1)
+            rv = p11->C_SignUpdate(session, (CK_BYTE_PTR)cases[i].data, cases[i].len);
+        else
+            rv = p11->C_SignFinal(session, signature, length);
+        if (rv != cases[i].expected)
+            fail_msg("case %zu: %s, expected %s", i, ckr_name(rv), ckr_name(cases[i].expected));
+        assert_int_equal(p11->C_SignFinal(session, signature, &signature_len),
+                         CKR_OPERATION_NOT_INITIALIZED);
+    }
+}
+
 /* ---- The store ---- */
 
 static long elapsed_ms(const struct timespec *start)
@@ -862,7 +924,19 @@ static void table_set_up_is_logged(void **state)
         log, "info: DynamoDB watermark backend using existing table 'watermark'", true);
     test_assert_log_contains(log, "warn: refused block NetXo5iVw1vBoxM/", true);
     test_assert_log_contains(log, "watermark refused", true);
-    test_assert_log_contains(test_env("TZWM_LOG_FILE"), test_env("AWS_SECRET_ACCESS_KEY"), false);
+}
+
+/* The whole run's log, at debug level: no secret in it. */
+static void no_secret_in_the_log(void **state)
+{
+    const char *log = test_env("TZWM_LOG_FILE");
+    (void)state;
+
+    test_assert_log_contains(log, "debug: C_SignInit", true);
+    test_assert_log_contains(log, "debug: watermark ok: ", true);
+    test_assert_log_contains(log, test_env("AWS_SECRET_ACCESS_KEY"), false);
+    test_assert_log_contains(log, SESSION_TOKEN, false);
+    test_assert_log_contains(log, test_env("TZWM_TEST_PIN"), false);
 }
 
 /* A fresh session for each test, so that one failing test leaves nothing open for the next.
@@ -894,9 +968,11 @@ int main(void)
         TEST(planted_public_key_withholds_the_signature),
         TEST(key_that_may_not_sign),
         TEST(closing_the_session_ends_the_operation),
+        TEST(hostile_calls),
         TEST(second_process_cannot_double_sign),
         TEST(policy),
         TEST(table_set_up_is_logged),
+        TEST(no_secret_in_the_log),
     };
 
     return cmocka_run_group_tests_name("gate", tests, setup, teardown);
