@@ -25,6 +25,11 @@ int client_module_load(struct client_module *module, const char *path, char *err
                        size_t error_size);
 void client_module_unload(struct client_module *module);
 
+/* The module's slots (only those with a token when token_present), in a malloc'ed array that the
+ * caller frees (also on failure: it is then NULL). */
+CK_RV client_slot_list(CK_FUNCTION_LIST_PTR p11, CK_BBOOL token_present, CK_SLOT_ID **slots,
+                       CK_ULONG *count);
+
 /* The slot whose token carries label (blank-padded in CK_TOKEN_INFO). CKR_TOKEN_NOT_PRESENT when
  * no token has it. SoftHSM moves initialized tokens to random-looking slot ids: never assume 0. */
 CK_RV client_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *slot);

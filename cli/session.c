@@ -32,18 +32,12 @@ bool session_option(struct session_options *options, int option, const char *arg
 /* The only slot whose token is initialized: a default only when there is no choice to make. */
 static int only_initialized_token(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID *slot)
 {
-    CK_SLOT_ID *slots = NULL;
-    CK_ULONG count = 0, found = 0;
-    CK_RV rv;
+    CK_SLOT_ID *slots;
+    CK_ULONG count, found = 0;
+    CK_RV rv = client_slot_list(p11, CK_TRUE, &slots, &count);
 
-    rv = p11->C_GetSlotList(CK_TRUE, NULL, &count);
-    if (rv == CKR_OK) {
-        slots = calloc(count ? count : 1, sizeof *slots);
-        rv = slots == NULL ? CKR_HOST_MEMORY : p11->C_GetSlotList(CK_TRUE, slots, &count);
-    }
     if (rv != CKR_OK) {
         fprintf(stderr, "tzwm: C_GetSlotList failed: %s\n", ckr_name(rv));
-        free(slots);
         return 1;
     }
     for (CK_ULONG i = 0; i < count; i++) {
