@@ -6,7 +6,7 @@
 #ifndef TZWM_CLI_H
 #define TZWM_CLI_H
 
-#include "module.h" /* ckr_name, key_identity_read: the key reading the gate itself relies on */
+#include "module.h" /* ckr_name, key_check, key_identity_read: the gate's own reading of keys */
 
 #include <getopt.h>
 #include <p11-kit/pkcs11.h>
@@ -89,8 +89,8 @@ struct token_key {
 };
 
 /* Every such key, by CKA_ID then label, in a malloc'ed array (*keys, *count). Keys tzwm cannot
- * sign with (RSA, other curves, no public point) are left out. 0, or 1 with the reason on
- * stderr. */
+ * sign with (RSA, other curves, CKA_SIGN false, no public point) are left out. 0, or 1 with the
+ * reason on stderr. */
 int token_keys_find(const struct token_session *session, struct token_key **keys, size_t *count);
 
 /* "ed25519", "secp256k1" or "p256". */

@@ -1,7 +1,8 @@
 /*
- * The signing keys on a token, as tzwm keys lists them and tzwm sign chooses one. Their Tezos
- * identity is read by key_identity_read, the very code the gate uses at C_SignInit, so the address
- * shown here is the one the watermark rows carry.
+ * The signing keys on a token, as tzwm keys lists them and tzwm sign chooses one. They are checked
+ * and their Tezos identity read by key_check and key_identity_read, the very code the gate runs at
+ * C_SignInit, so a key listed here is one the gate accepts and the address shown is the one the
+ * watermark rows carry.
  */
 #include "cli.h"
 
@@ -43,7 +44,10 @@ static bool read_key(const struct token_session *session, CK_OBJECT_HANDLE handl
         return false;
     key->handle = handle;
     key->mechanism = type == CKK_EC_EDWARDS ? CKM_EDDSA : CKM_ECDSA;
-    if (key_identity_read(session->p11, session->handle, session->slot, handle, key->mechanism,
+    /* What C_SignInit checks (a private key that may sign), then what it watermarks under. */
+    if (key_check(session->p11, session->handle, handle, key->mechanism, why, sizeof why) !=
+            CKR_OK ||
+        key_identity_read(session->p11, session->handle, session->slot, handle, key->mechanism,
                           &key->identity, why, sizeof why) != CKR_OK)
         return false;
     read_label_and_id(session, key);
