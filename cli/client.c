@@ -55,23 +55,35 @@ const char *client_field(const CK_UTF8CHAR *field, size_t size, char *out, size_
     return out;
 }
 
-CK_RV client_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *slot)
+CK_RV client_slot_list(CK_FUNCTION_LIST_PTR p11, CK_BBOOL token_present, CK_SLOT_ID **slots,
+                       CK_ULONG *count)
 {
-    CK_SLOT_ID *slots = NULL;
-    CK_ULONG count = 0;
     CK_RV rv;
 
-    rv = p11->C_GetSlotList(CK_TRUE, NULL, &count);
+    *slots = NULL;
+    *count = 0;
+    rv = p11->C_GetSlotList(token_present, NULL, count);
     if (rv != CKR_OK)
-        goto out;
-    slots = calloc(count ? count : 1, sizeof *slots);
-    if (slots == NULL) {
-        rv = CKR_HOST_MEMORY;
-        goto out;
+        return rv;
+    *slots = calloc(*count ? *count : 1, sizeof **slots);
+    if (*slots == NULL)
+        return CKR_HOST_MEMORY;
+    rv = p11->C_GetSlotList(token_present, *slots, count);
+    if (rv != CKR_OK) {
+        free(*slots);
+        *slots = NULL;
     }
-    rv = p11->C_GetSlotList(CK_TRUE, slots, &count);
+    return rv;
+}
+
+CK_RV client_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *slot)
+{
+    CK_SLOT_ID *slots;
+    CK_ULONG count;
+    CK_RV rv = client_slot_list(p11, CK_TRUE, &slots, &count);
+
     if (rv != CKR_OK)
-        goto out;
+        return rv;
     rv = CKR_TOKEN_NOT_PRESENT;
     for (CK_ULONG i = 0; i < count; i++) {
         CK_TOKEN_INFO info;
@@ -85,7 +97,6 @@ CK_RV client_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *
             break;
         }
     }
-out:
     free(slots);
     return rv;
 }

@@ -32,23 +32,18 @@ static void print_token(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot)
 int command_slots(const struct command_context *context)
 {
     CK_FUNCTION_LIST_PTR p11 = context->p11;
-    CK_SLOT_ID *slots = NULL;
-    CK_ULONG count = 0;
+    CK_SLOT_ID *slots;
+    CK_ULONG count;
     CK_RV rv;
-    int status = 1;
 
     if (context->argc != 1) {
         fprintf(stderr, "usage: tzwm slots\n");
         return 1;
     }
-    rv = p11->C_GetSlotList(CK_FALSE, NULL, &count);
-    if (rv == CKR_OK) {
-        slots = calloc(count ? count : 1, sizeof *slots);
-        rv = slots == NULL ? CKR_HOST_MEMORY : p11->C_GetSlotList(CK_FALSE, slots, &count);
-    }
+    rv = client_slot_list(p11, CK_FALSE, &slots, &count);
     if (rv != CKR_OK) {
         fprintf(stderr, "tzwm: C_GetSlotList failed: %s\n", ckr_name(rv));
-        goto out;
+        return 1;
     }
     for (CK_ULONG i = 0; i < count; i++) {
         CK_SLOT_INFO info;
@@ -58,8 +53,6 @@ int command_slots(const struct command_context *context)
         else
             print_token(p11, slots[i]);
     }
-    status = 0;
-out:
     free(slots);
-    return status;
+    return 0;
 }

@@ -6,41 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Hex text (an optional 0x, even length) as bytes in a malloc'ed buffer; NULL if malformed. */
-static uint8_t *hex_decode(const char *text, size_t *len)
-{
-    size_t digits;
-    uint8_t *bytes;
-
-    if (strncmp(text, "0x", 2) == 0)
-        text += 2;
-    digits = strlen(text);
-    if (digits % 2 != 0 || (bytes = malloc(digits / 2 + 1)) == NULL)
-        return NULL;
-    for (size_t i = 0; i < digits / 2; i++) {
-        int high = hex_value(text[2 * i]), low = hex_value(text[2 * i + 1]);
-
-        if (high < 0 || low < 0) {
-            free(bytes);
-            return NULL;
-        }
-        bytes[i] = (uint8_t)(high << 4 | low);
-    }
-    *len = digits / 2;
-    return bytes;
-}
-
 static void print_request(const struct tezos_request *request)
 {
     char chain_id[TEZOS_BASE58_TEXT_MAX], digest[TEZOS_BASE58_TEXT_MAX];
@@ -67,7 +32,7 @@ int command_decode(const struct command_context *context)
         fprintf(stderr, "usage: tzwm decode HEX\n");
         return 1;
     }
-    if ((bytes = hex_decode(context->argv[1], &len)) == NULL) {
+    if ((bytes = cli_hex_decode(context->argv[1], &len)) == NULL) {
         fprintf(stderr, "tzwm: the request is not hexadecimal bytes\n");
         return 1;
     }
