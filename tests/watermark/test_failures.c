@@ -136,7 +136,13 @@ static void test_malformed_success_is_unavailable(void **state)
 {
     (void)state;
     static const char *const bodies[] = {
-        "", "{", "[]", "\"ok\"", "{} trailing", "null", "{}{}",
+        "",
+        "{",
+        "[]",
+        "\"ok\"",
+        "{} trailing",
+        "null",
+        "{}{}",
         "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\"}",
         "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\","
         "\"message\":\"The conditional request failed\"}",
