@@ -22,6 +22,10 @@ _Noreturn void bench_fail(const char *format, ...) __attribute__((format(printf,
 double bench_now(void);
 double bench_thread_cpu(void);
 
+/* server.c: CPU seconds the DynamoDB-API server (TZWM_STORE_PID) has used, in clock ticks'
+ * resolution; -1 when unknown. */
+double bench_server_cpu(void);
+
 /* samples.c: the latencies of one measurement, and what the report says of them. */
 struct samples {
     double *micros;
@@ -84,6 +88,10 @@ struct watermark_store;
 /* 1: C_SignInit + C_Sign of a 32-byte digest on the token itself. */
 void measure_token(const struct bench_token *token, const struct bench_key *key, size_t n,
                    struct samples *samples);
+/* 1 as tzwm drives the token: its C_GetSessionInfo and C_GetAttributeValue (the key check at
+ * every C_SignInit), then C_SignInit + C_Sign of a digest. */
+void measure_token_as_gate(const struct bench_token *token, const struct bench_key *key, size_t n,
+                           struct samples *samples);
 /* tezos_signature_verify alone, as the gate runs it after every signature. */
 void measure_verify(const struct bench_token *token, const struct bench_key *key, size_t n,
                     struct samples *samples);
@@ -100,10 +108,11 @@ void measure_threads(const struct bench_token *token, struct bench_key *keys, si
 
 /* report.c: the markdown the bench prints. */
 enum measurement {
-    MEASURE_TOKEN,  /* 1 */
-    MEASURE_STORE,  /* 2 */
-    MEASURE_TZWM,   /* 3 */
-    MEASURE_VERIFY, /* the gate's verification alone */
+    MEASURE_TOKEN,         /* 1 */
+    MEASURE_STORE,         /* 2 */
+    MEASURE_TZWM,          /* 3 */
+    MEASURE_TOKEN_AS_GATE, /* the token calls tzwm makes per signature */
+    MEASURE_VERIFY,        /* the gate's verification alone */
     MEASUREMENTS,
 };
 
@@ -115,6 +124,9 @@ struct key_results {
 struct thread_results {
     size_t threads;
     struct summary summary;
+    double server_cpu_seconds; /* the server's over the run; negative when unknown */
+    double wall_seconds;
+    size_t signatures;
 };
 
 struct connection_counts {

@@ -73,6 +73,9 @@ static void measure_real_token(const char *label, const char *pin, size_t n,
         measure_token(&token, &keys[i], n, &samples);
         results[i].of[MEASURE_TOKEN] = summarize(&samples);
         samples_init(&samples, n);
+        measure_token_as_gate(&token, &keys[i], n, &samples);
+        results[i].of[MEASURE_TOKEN_AS_GATE] = summarize(&samples);
+        samples_init(&samples, n);
         measure_verify(&token, &keys[i], n, &samples);
         results[i].of[MEASURE_VERIFY] = summarize(&samples);
     }
@@ -152,9 +155,16 @@ static void measure_module(const char *library, const char *label, const char *p
     for (size_t i = 0; i < MAX_THREADS; i++)
         bench_key_find(&token, &thread_keys[i]);
     for (size_t run = 0; run < THREAD_RUNS; run++) {
+        double server = bench_server_cpu();
         samples_init(&samples, n);
         measure_threads(&token, thread_keys, thread_counts[run], chain, n, &samples);
-        threads[run] = (struct thread_results){thread_counts[run], summarize(&samples)};
+        threads[run] = (struct thread_results){
+            .threads = thread_counts[run],
+            .server_cpu_seconds = server < 0 ? -1 : bench_server_cpu() - server,
+            .wall_seconds = samples.wall_seconds,
+            .signatures = samples.count,
+        };
+        threads[run].summary = summarize(&samples);
     }
     for (size_t i = 0; i < MAX_THREADS; i++)
         counts->signatures += (unsigned long)thread_keys[i].next_level;

@@ -38,6 +38,53 @@ void measure_token(const struct bench_token *token, const struct bench_key *key,
     samples->cpu_seconds = bench_thread_cpu() - cpu;
 }
 
+/* What the token does for tzwm per signature besides signing: the session's slot, and the key's
+ * class, type and CKA_SIGN (checked at every C_SignInit, on purpose). */
+static CK_RV token_calls_of_the_gate(const struct bench_token *token, const struct bench_key *key)
+{
+    CK_OBJECT_CLASS class;
+    CK_KEY_TYPE type;
+    CK_BBOOL sign;
+    CK_ATTRIBUTE template[] = {
+        {CKA_CLASS, &class, sizeof class},
+        {CKA_KEY_TYPE, &type, sizeof type},
+        {CKA_SIGN, &sign, sizeof sign},
+    };
+    CK_SESSION_INFO info;
+    CK_RV rv = token->p11->C_GetSessionInfo(token->session, &info);
+
+    if (rv == CKR_OK)
+        rv = token->p11->C_GetAttributeValue(token->session, key->handle, template, 3);
+    return rv;
+}
+
+void measure_token_as_gate(const struct bench_token *token, const struct bench_key *key, size_t n,
+                           struct samples *samples)
+{
+    uint8_t digest[TEZOS_DIGEST_SIZE], signature[TEZOS_SIGNATURE_SIZE];
+    double start, cpu = 0;
+
+    memset(digest, 0x5a, sizeof digest);
+    for (size_t i = 0; i < WARM_UP + n; i++) {
+        if (i == WARM_UP) {
+            samples->wall_seconds = bench_now();
+            cpu = bench_thread_cpu();
+        }
+        digest[0] = (uint8_t)i;
+        start = bench_now();
+        CK_RV rv = token_calls_of_the_gate(token, key);
+        if (rv == CKR_OK)
+            rv = bench_sign(token->p11, token->session, key, digest, sizeof digest, signature);
+        double micros = (bench_now() - start) * 1e6;
+        if (rv != CKR_OK)
+            bench_fail("the token did not sign with %s: %s", key->label, ckr_name(rv));
+        if (i >= WARM_UP)
+            samples_add(samples, micros);
+    }
+    samples->wall_seconds = bench_now() - samples->wall_seconds;
+    samples->cpu_seconds = bench_thread_cpu() - cpu;
+}
+
 void measure_verify(const struct bench_token *token, const struct bench_key *key, size_t n,
                     struct samples *samples)
 {
