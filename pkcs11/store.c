@@ -90,6 +90,14 @@ void gate_store_close(struct gate_store *gate)
 {
     if (gate == NULL)
         return;
+    if (gate->store != NULL) {
+        struct watermark_connection_counters counters;
+
+        /* A pool that works keeps this near one connection per concurrent signer. */
+        watermark_store_counters(gate->store, &counters);
+        log_info("DynamoDB watermark backend closed: %lu requests over %lu connections opened",
+                 counters.requests, counters.connections_opened);
+    }
     watermark_store_close(gate->store);
     free(gate);
 }

@@ -31,13 +31,19 @@ done:
     return error;
 }
 
+/* The order n of secp256k1 (SEC 2, 2.4.1), big-endian. A constant rather than OpenSSL's group:
+ * building an EC_GROUP costs some 16 µs, and this runs twice on every secp256k1 signature. */
+static const uint8_t secp256k1_order[HALF_SIZE] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+};
+
 /* Checks S and, when normalize is set and S is high, replaces it by n − S: the same signature for
  * ECDSA, and the one libsecp256k1 accepts. */
 static enum tezos_error secp256k1_low_s(uint8_t signature[TEZOS_SIGNATURE_SIZE], bool normalize,
                                         bool *high)
 {
-    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_secp256k1);
-    const BIGNUM *order = group != NULL ? EC_GROUP_get0_order(group) : NULL;
+    BIGNUM *order = BN_bin2bn(secp256k1_order, HALF_SIZE, NULL);
     BIGNUM *s = BN_new();
     enum tezos_error error = TEZOS_ERR_CRYPTO;
 
@@ -50,7 +56,7 @@ static enum tezos_error secp256k1_low_s(uint8_t signature[TEZOS_SIGNATURE_SIZE],
         error = TEZOS_ERR_CRYPTO;
 done:
     BN_free(s);
-    EC_GROUP_free(group);
+    BN_free(order);
     return error;
 }
 

@@ -38,6 +38,10 @@ struct watermark_http {
     pthread_mutex_t lock;
     struct connection *idle;
     size_t idle_count;
+    /* What libcurl says it opened (CURLINFO_NUM_CONNECTS, summed), so that a kept-alive pool can
+     * be seen to be one; updated without the lock. */
+    _Atomic unsigned long connections_opened;
+    _Atomic unsigned long requests;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -266,6 +270,10 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(remaining > 1 ? remaining / 2 : 1));
 
     CURLcode code = curl_easy_perform(curl);
+    long opened = 0;
+    if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+        http->connections_opened += (unsigned long)opened;
+    http->requests++;
     if (code == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
         reply->transport_failed = false;
@@ -281,6 +289,13 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     free_headers(headers);
     return_connection(http, connection);
+}
+
+void watermark_http_counters(const struct watermark_http *http,
+                             struct watermark_connection_counters *counters)
+{
+    counters->requests = http->requests;
+    counters->connections_opened = http->connections_opened;
 }
 
 void watermark_http_reply_clear(struct watermark_http_reply *reply)

@@ -56,6 +56,12 @@ void watermark_store_close(struct watermark_store *store)
     free(store);
 }
 
+void watermark_store_counters(const struct watermark_store *store,
+                              struct watermark_connection_counters *counters)
+{
+    watermark_http_counters(store->http, counters);
+}
+
 void watermark_store_set_page_limit(struct watermark_store *store, int page_limit)
 {
     store->page_limit = page_limit;

@@ -68,6 +68,16 @@ enum watermark_result watermark_advance(struct watermark_store *store, const cha
                                         const char *kind, int64_t level, int64_t round,
                                         const char *digest, char *reason, size_t reason_size);
 
+/* How hard the store works its connections: HTTP requests sent (every attempt) and the TCP/TLS
+ * connections libcurl had to open for them. On a warm pool the second stays put. */
+struct watermark_connection_counters {
+    unsigned long requests;
+    unsigned long connections_opened;
+};
+
+void watermark_store_counters(const struct watermark_store *store,
+                              struct watermark_connection_counters *counters);
+
 struct watermark_row {
     const char *idx;
     const char *kind;
@@ -143,6 +153,8 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
                          int64_t deadline_ms, struct watermark_http_reply *reply, char *reason,
                          size_t reason_size);
 void watermark_http_reply_clear(struct watermark_http_reply *reply);
+void watermark_http_counters(const struct watermark_http *http,
+                             struct watermark_connection_counters *counters);
 
 /* json.c: request bodies (the caller frees them with free()) and the parts of replies. */
 char *watermark_json_create_table(const char *table);
