@@ -356,46 +356,51 @@ unlock:
     return rv;
 }
 
-/* Waits, with the lock held, until no gate runs on what busy() names; false when tzwm went down
- * meanwhile. Closing a session under a gate would let the token see it vanish mid-signature. */
-static bool wait_until_idle_locked(bool (*busy)(struct sign_table *, CK_ULONG), CK_ULONG what)
-{
-    while (lifecycle_up_locked() && busy(module_state.operations, what))
-        pthread_cond_wait(&module_state.idle, &module_state.lock);
-    return lifecycle_up_locked();
-}
+/* How a session close reaches the sign operations: which ones it touches, and the real call. */
+struct session_close {
+    bool (*busy)(struct sign_table *table, CK_ULONG what);
+    void (*forget)(struct sign_table *table, CK_ULONG what);
+    CK_RV (*real_close)(CK_ULONG what);
+};
 
-/* Closing a session ends its sign operation (a reused handle must never inherit it). */
-CK_RV gate_close_session(CK_SESSION_HANDLE session)
+/* Closing ends the sign operations of what it closes (a reused handle must never inherit one),
+ * once no gate runs on them: the token must not see a session vanish under a signature. */
+static CK_RV close_when_idle(const struct session_close *close, CK_ULONG what)
 {
-    CK_RV rv;
+    CK_RV rv = CKR_OK;
 
+    if (close == NULL)
+        return CKR_CRYPTOKI_NOT_INITIALIZED; /* no real module at all */
     pthread_mutex_lock(&module_state.lock);
-    rv = wait_until_idle_locked(sign_table_busy, session) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+    while (lifecycle_up_locked() && close->busy(module_state.operations, what))
+        pthread_cond_wait(&module_state.idle, &module_state.lock);
+    if (!lifecycle_up_locked())
+        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
     pthread_mutex_unlock(&module_state.lock);
     if (rv != CKR_OK)
         return rv;
-    rv = real_module()->C_CloseSession(session);
+    rv = close->real_close(what);
     pthread_mutex_lock(&module_state.lock);
     if (lifecycle_up_locked())
-        sign_table_remove(module_state.operations, session);
+        close->forget(module_state.operations, what);
     pthread_mutex_unlock(&module_state.lock);
     return rv;
+}
+
+CK_RV gate_close_session(CK_SESSION_HANDLE session)
+{
+    const CK_FUNCTION_LIST *real = real_module();
+    const struct session_close close = {sign_table_busy, sign_table_remove,
+                                        real != NULL ? real->C_CloseSession : NULL};
+
+    return close_when_idle(real != NULL ? &close : NULL, session);
 }
 
 CK_RV gate_close_all_sessions(CK_SLOT_ID slot)
 {
-    CK_RV rv;
+    const CK_FUNCTION_LIST *real = real_module();
+    const struct session_close close = {sign_table_slot_busy, sign_table_remove_slot,
+                                        real != NULL ? real->C_CloseAllSessions : NULL};
 
-    pthread_mutex_lock(&module_state.lock);
-    rv = wait_until_idle_locked(sign_table_slot_busy, slot) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-    pthread_mutex_unlock(&module_state.lock);
-    if (rv != CKR_OK)
-        return rv;
-    rv = real_module()->C_CloseAllSessions(slot);
-    pthread_mutex_lock(&module_state.lock);
-    if (lifecycle_up_locked())
-        sign_table_remove_slot(module_state.operations, slot);
-    pthread_mutex_unlock(&module_state.lock);
-    return rv;
+    return close_when_idle(real != NULL ? &close : NULL, slot);
 }
