@@ -23,10 +23,10 @@ struct gate_view {
 
 static void in_flight_end(void)
 {
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     module_state.in_flight--;
-    pthread_cond_broadcast(&module_state.idle);
-    pthread_mutex_unlock(&module_state.lock);
+    state_signal_idle();
+    state_unlock();
 }
 
 /* With the lock held: CKR_OPERATION_ACTIVE when the session has a sign operation. */
@@ -47,9 +47,9 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     char why[256];
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = no_operation_locked(session);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (rv != CKR_OK)
         goto out;
     if (mechanism == NULL) {
@@ -79,10 +79,10 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     operation.mechanism = mechanism->mechanism;
     operation.key = key;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     cached = lifecycle_up_locked() &&
              key_cache_find(module_state.keys, info.slotID, key, &operation.identity);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (!cached) {
         rv = key_identity_read(real, session, info.slotID, key, mechanism->mechanism,
                                &operation.identity, why, sizeof why);
@@ -92,14 +92,14 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
         }
     }
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = no_operation_locked(session);
     if (rv == CKR_OK) {
         if (!cached)
             key_cache_put(module_state.keys, info.slotID, key, &operation.identity);
         rv = sign_table_add(module_state.operations, &operation);
     }
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
 out:
     return rv;
 }
@@ -120,7 +120,7 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
     CK_RV rv = CKR_OK;
 
     *run = false;
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (!lifecycle_up_locked()) {
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto unlock;
@@ -160,7 +160,7 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
     }
     sign_table_remove(module_state.operations, session);
 unlock:
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 
@@ -298,11 +298,11 @@ static CK_RV sign(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
         return rv;
     rv = run_gate(&view, &operation, produced, &mismatch);
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     sign_table_end(module_state.operations, session, operation.serial);
     if (mismatch)
         key_cache_forget(module_state.keys, operation.slot, operation.key);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     in_flight_end();
     sign_operation_clear(&operation);
 
@@ -329,7 +329,7 @@ CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG par
     struct sign_operation *operation;
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (!lifecycle_up_locked()) {
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto unlock;
@@ -349,7 +349,7 @@ CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG par
     if (rv != CKR_OK)
         sign_table_remove(module_state.operations, session);
 unlock:
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 
@@ -358,7 +358,7 @@ unlock:
 static bool wait_until_idle_locked(bool (*busy)(struct sign_table *, CK_ULONG), CK_ULONG what)
 {
     while (lifecycle_up_locked() && busy(module_state.operations, what))
-        pthread_cond_wait(&module_state.idle, &module_state.lock);
+        state_wait_idle();
     return lifecycle_up_locked();
 }
 
@@ -367,16 +367,16 @@ CK_RV gate_close_session(CK_SESSION_HANDLE session)
 {
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = wait_until_idle_locked(sign_table_busy, session) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (rv != CKR_OK)
         return rv;
     rv = real_module()->C_CloseSession(session);
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (lifecycle_up_locked())
         sign_table_remove(module_state.operations, session);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 
@@ -384,15 +384,15 @@ CK_RV gate_close_all_sessions(CK_SLOT_ID slot)
 {
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = wait_until_idle_locked(sign_table_slot_busy, slot) ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (rv != CKR_OK)
         return rv;
     rv = real_module()->C_CloseAllSessions(slot);
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (lifecycle_up_locked())
         sign_table_remove_slot(module_state.operations, slot);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }

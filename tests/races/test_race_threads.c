@@ -13,10 +13,12 @@
 #include "request_builder.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define THREADS_PER_KEY 2
 #define THREADS         (RACE_KEYS * THREADS_PER_KEY)
@@ -118,6 +120,89 @@ static void *run_signer(void *argument)
     return NULL;
 }
 
+/* ---- C_Finalize waits for a gate under way ---- */
+
+struct pending {
+    CK_SESSION_HANDLE session;
+    struct race_attempt attempt;
+};
+
+static void *sign_pending(void *argument)
+{
+    struct pending *pending = argument;
+    uint8_t request[BUILDER_MAX];
+
+    race_sign(p11, pending->session, &keys[0], request,
+              race_request(RACE_BLOCK, chain, 1000000, 0, 0, request), &pending->attempt);
+    return NULL;
+}
+
+struct resume {
+    pid_t server;
+    struct timespec resumed;
+};
+
+static void *resume_store_soon(void *argument)
+{
+    struct resume *resume = argument;
+
+    usleep(300 * 1000);
+    clock_gettime(CLOCK_MONOTONIC, &resume->resumed);
+    kill(resume->server, SIGCONT);
+    return NULL;
+}
+
+/* Whether a gate runs on the session: a length query answers CKR_OPERATION_ACTIVE only then (and
+ * changes nothing otherwise). Waits up to 30 s for it. */
+static bool gate_seen_running(CK_SESSION_HANDLE session)
+{
+    uint8_t request[BUILDER_MAX];
+    size_t length = race_request(RACE_BLOCK, chain, 1000000, 0, 0, request);
+    CK_ULONG signature_len;
+
+    for (int i = 0; i < 30000; i++) {
+        if (p11->C_Sign(session, request, length, NULL, &signature_len) == CKR_OPERATION_ACTIVE)
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+/* The store stopped, one thread in the gate: C_Finalize returns only once the store is back and
+ * that gate has ended (it waits through the state lock, which takes the application's mutex with
+ * callbacks only). The gate cannot end before the store is back; C_Finalize touches no store. */
+static void finalize_during_a_gate(CK_SESSION_HANDLE session)
+{
+    const char *store = getenv("TZWM_STORE_PID");
+    struct resume resume = {.server = store != NULL ? (pid_t)atol(store) : 0};
+    struct pending pending = {.session = session};
+    struct timespec finalized;
+    pthread_t signer, resumer;
+    bool running;
+    CK_RV rv;
+
+    if (resume.server <= 0 || kill(resume.server, SIGSTOP) != 0) {
+        check(false, "the store can be stopped (TZWM_STORE_PID)");
+        return;
+    }
+    pthread_create(&signer, NULL, sign_pending, &pending);
+    running = gate_seen_running(session);
+    pthread_create(&resumer, NULL, resume_store_soon, &resume);
+    rv = p11->C_Finalize(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &finalized);
+    pthread_join(resumer, NULL);
+    pthread_join(signer, NULL);
+    kill(resume.server, SIGCONT);
+
+    check(running, "a gate ran on the session while the store was stopped");
+    check(rv == CKR_OK, "C_Finalize");
+    check(pending.attempt.rv == CKR_OK && pending.attempt.verified,
+          "the gate under way signed once the store was back");
+    check(resume.resumed.tv_sec < finalized.tv_sec || (resume.resumed.tv_sec == finalized.tv_sec &&
+                                                       resume.resumed.tv_nsec <= finalized.tv_nsec),
+          "C_Finalize waited for the gate under way, so returned after the store was back");
+}
+
 /* C_SignInit with a mechanism tzwm refuses itself, before the real module is asked anything:
  * how many times tzwm locked through the callbacks for it. */
 static long locks_by_tzwm_alone(CK_SESSION_HANDLE session)
@@ -198,7 +283,7 @@ int main(int argc, char **argv)
                            "none at or below one signed before");
     check(tally.signed_count > 0, "something was signed");
 
-    check(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
+    finalize_during_a_gate(signers[0].session);
     printf("mutex callbacks: %ld created, %ld destroyed, %ld locks, %ld unlocks\n", (long)created,
            (long)destroyed, (long)locked, (long)unlocked);
     check(misused == 0, "every callback was given a mutex it made, in a state that fits");
