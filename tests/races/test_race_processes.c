@@ -21,9 +21,9 @@
 #define STEPS   200
 
 struct shared {
-    /* SoftHSM reads the token's files as it starts, while another process may be rewriting them
-     * (its C_Initialize then sometimes finds no token): signers start one at a time, as separate
-     * hosts do, and only then race. */
+    /* SoftHSM processes starting on one token at once sometimes find no token
+     * (CKR_TOKEN_NOT_PRESENT, seen here): signers start one at a time, as separate hosts do, and
+     * only then race. */
     pthread_mutex_t start;
     pthread_barrier_t step;
     struct race_attempt attempts[SIGNERS][STEPS];

@@ -291,7 +291,8 @@ int main(int argc, char **argv)
     check(created == destroyed, "C_Finalize destroyed every mutex made through the callbacks");
     if (callbacks_only)
         check(created > 0, "mutexes were made through the callbacks");
-    client_module_unload(&module);
+    /* The module stays loaded: LeakSanitizer names SoftHSM's own leaks (suppressed by its
+     * frames) only while SoftHSM is still mapped at exit. */
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
