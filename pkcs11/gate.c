@@ -23,10 +23,10 @@ struct gate_view {
 
 static void in_flight_end(void)
 {
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     module_state.in_flight--;
-    pthread_cond_broadcast(&module_state.idle);
-    pthread_mutex_unlock(&module_state.lock);
+    state_signal_idle();
+    state_unlock();
 }
 
 /* With the lock held: CKR_OPERATION_ACTIVE when the session has a sign operation. */
@@ -47,9 +47,9 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     char why[256];
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = no_operation_locked(session);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (rv != CKR_OK)
         goto out;
     if (mechanism == NULL) {
@@ -79,10 +79,10 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     operation.mechanism = mechanism->mechanism;
     operation.key = key;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     cached = lifecycle_up_locked() &&
              key_cache_find(module_state.keys, info.slotID, key, &operation.identity);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (!cached) {
         rv = key_identity_read(real, session, info.slotID, key, mechanism->mechanism,
                                &operation.identity, why, sizeof why);
@@ -94,14 +94,14 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
 
     log_debug("C_SignInit session %lu key %lu: %s, %s", session, key, operation.identity.address,
               cached ? "cached" : "read from the token");
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     rv = no_operation_locked(session);
     if (rv == CKR_OK) {
         if (!cached)
             key_cache_put(module_state.keys, info.slotID, key, &operation.identity);
         rv = sign_table_add(module_state.operations, &operation);
     }
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
 out:
     return rv;
 }
@@ -122,7 +122,7 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
     CK_RV rv = CKR_OK;
 
     *run = false;
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (!lifecycle_up_locked()) {
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto unlock;
@@ -162,7 +162,7 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
     }
     sign_table_remove(module_state.operations, session);
 unlock:
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 
@@ -301,11 +301,11 @@ static CK_RV sign(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
         return rv;
     rv = run_gate(&view, &operation, produced, &mismatch);
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     sign_table_end(module_state.operations, session, operation.serial);
     if (mismatch)
         key_cache_forget(module_state.keys, operation.slot, operation.key);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     in_flight_end();
     sign_operation_clear(&operation);
 
@@ -332,7 +332,7 @@ CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG par
     struct sign_operation *operation;
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (!lifecycle_up_locked()) {
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto unlock;
@@ -352,7 +352,7 @@ CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG par
     if (rv != CKR_OK)
         sign_table_remove(module_state.operations, session);
 unlock:
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 
@@ -371,19 +371,19 @@ static CK_RV close_when_idle(const struct session_close *close, CK_ULONG what)
 
     if (close == NULL)
         return CKR_CRYPTOKI_NOT_INITIALIZED; /* no real module at all */
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     while (lifecycle_up_locked() && close->busy(module_state.operations, what))
-        pthread_cond_wait(&module_state.idle, &module_state.lock);
+        state_wait_idle();
     if (!lifecycle_up_locked())
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     if (rv != CKR_OK)
         return rv;
     rv = close->real_close(what);
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (lifecycle_up_locked())
         close->forget(module_state.operations, what);
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return rv;
 }
 

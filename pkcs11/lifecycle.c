@@ -1,23 +1,21 @@
 /*
  * The module state and the calls that change it: C_Initialize and C_Finalize.
  *
- * One struct behind one mutex. The mutex guards the state only: it is never held while the real
- * module or the network is called, so a slow token or a slow store never blocks another session.
+ * One struct behind one lock (state_lock.c). The lock guards the state only: it is never held
+ * while the real module or the network is called, so a slow token or a slow store never blocks
+ * another session.
  * A getpid() stamp makes the state belong to the process that initialized it: a child forked
  * from an initialized parent is not initialized until it calls C_Initialize itself.
  */
 #include "module.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 struct module_state module_state = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
     .phase = PHASE_DOWN,
-    .idle = PTHREAD_COND_INITIALIZER,
 };
 
 /* What tzwm holds while it is up, made by C_Initialize and released by C_Finalize. */
@@ -28,23 +26,6 @@ struct resources {
     struct key_cache *keys;
 };
 
-/* fork() copies the mutex in whatever state another thread left it: take it across the fork so
- * that the child's copy is always free. */
-static void fork_prepare(void)
-{
-    pthread_mutex_lock(&module_state.lock);
-}
-
-static void fork_release(void)
-{
-    pthread_mutex_unlock(&module_state.lock);
-}
-
-static void register_fork_handlers(void)
-{
-    pthread_atfork(fork_prepare, fork_release, fork_release);
-}
-
 bool lifecycle_up_locked(void)
 {
     return module_state.phase == PHASE_UP && module_state.pid == getpid();
@@ -54,9 +35,9 @@ CK_RV lifecycle_check(void)
 {
     bool up;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     up = lifecycle_up_locked();
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return up ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
@@ -129,21 +110,21 @@ static CK_RV resources_make(struct resources *made)
 
 CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
 {
-    static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
     const CK_FUNCTION_LIST *real;
     struct resources made = {0};
+    struct app_mutex *app_mutex = NULL;
     pid_t pid = getpid();
     bool inherited;
     CK_RV rv;
 
-    pthread_once(&fork_handlers, register_fork_handlers);
+    state_lock_guard_fork();
     rv = init_args_check(init_args);
     if (rv != CKR_OK)
         goto out;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (module_state.pid == pid && module_state.phase != PHASE_DOWN) {
-        pthread_mutex_unlock(&module_state.lock);
+        state_unlock();
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
         goto out;
     }
@@ -160,9 +141,9 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     if (inherited) {
         /* The parent's signers are not in this process. */
         module_state.in_flight = 0;
-        pthread_cond_init(&module_state.idle, NULL);
+        state_lock_start_in_child_locked();
     }
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
 
     log_configure();
     real = real_module();
@@ -174,6 +155,11 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     rv = resources_make(&made);
     if (rv != CKR_OK)
         goto done;
+    rv = state_lock_make_app_mutex(init_args, &app_mutex);
+    if (rv != CKR_OK) {
+        log_error("the application's CreateMutex failed with %s", ckr_name(rv));
+        goto done;
+    }
     rv = real->C_Initialize(init_args);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && inherited) {
         /* A real module that does not notice fork() still holds the parent's initialization;
@@ -187,17 +173,20 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
         log_error("the real module's C_Initialize failed with %s", ckr_name(rv));
 
 done:
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
         resources_release(&made);
-    pthread_mutex_lock(&module_state.lock);
+        state_lock_destroy_app_mutex(app_mutex);
+    }
+    state_lock();
     module_state.phase = rv == CKR_OK ? PHASE_UP : PHASE_DOWN;
     if (rv == CKR_OK) {
         module_state.policy = made.policy;
         module_state.store = made.store;
         module_state.operations = made.operations;
         module_state.keys = made.keys;
+        state_lock_use_app_mutex_locked(app_mutex);
     }
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
 out:
     return rv;
 }
@@ -206,16 +195,17 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
 {
     const CK_FUNCTION_LIST *real;
     struct resources held;
+    struct app_mutex *app_mutex = NULL;
     CK_RV rv;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     if (!lifecycle_up_locked()) {
-        pthread_mutex_unlock(&module_state.lock);
+        state_unlock();
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
         goto out;
     }
     if (reserved != NULL) {
-        pthread_mutex_unlock(&module_state.lock);
+        state_unlock();
         rv = CKR_ARGUMENTS_BAD;
         goto out;
     }
@@ -223,12 +213,12 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
     real = real_module();
     /* Signatures under way finish first: they use the store C_Finalize is about to release. */
     while (module_state.in_flight > 0)
-        pthread_cond_wait(&module_state.idle, &module_state.lock);
-    pthread_mutex_unlock(&module_state.lock);
+        state_wait_idle();
+    state_unlock();
 
     rv = real->C_Finalize(NULL);
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     /* The real module already finalized (by another user in this process) is down too. */
     if (rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED) {
         module_state.phase = PHASE_DOWN;
@@ -238,12 +228,14 @@ CK_RV lifecycle_finalize(CK_VOID_PTR reserved)
         module_state.store = NULL;
         module_state.operations = NULL;
         module_state.keys = NULL;
+        app_mutex = state_lock_drop_app_mutex_locked();
     } else {
         module_state.phase = PHASE_UP;
         memset(&held, 0, sizeof held);
     }
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     resources_release(&held);
+    state_lock_destroy_app_mutex(app_mutex);
 
     if (rv == CKR_OK) {
         log_info("tzwm finalized");

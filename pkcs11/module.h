@@ -10,7 +10,6 @@
 #include "watermark.h"
 
 #include <p11-kit/pkcs11.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -137,8 +136,31 @@ CK_RV gate_sign_final(CK_SESSION_HANDLE session, CK_BYTE_PTR signature, CK_ULONG
 CK_RV gate_close_session(CK_SESSION_HANDLE session);
 CK_RV gate_close_all_sessions(CK_SLOT_ID slot);
 
-/* lifecycle.c: the one module state, behind one mutex that is never held across a call into the
- * real module or the store. */
+/* state_lock.c: the one lock of the module state, never held across a call into the real module
+ * or the store. A pthread mutex; with the application's mutex callbacks and no
+ * CKF_OS_LOCKING_OK, also the application's own mutex, taken first (see state_lock.c). */
+void state_lock(void);
+void state_unlock(void);
+/* With the lock held: lets it go until state_signal_idle() (or a spurious wake-up), then takes it
+ * again. Callers loop on their condition. */
+void state_wait_idle(void);
+/* With the lock held: wakes every state_wait_idle(). */
+void state_signal_idle(void);
+
+/* The application's mutex, made at C_Initialize when the arguments ask tzwm to lock through the
+ * callbacks (NULL otherwise, or the callback's error), used from then on (with the lock held),
+ * dropped at C_Finalize (with the lock held) and destroyed after. */
+struct app_mutex;
+CK_RV state_lock_make_app_mutex(const CK_C_INITIALIZE_ARGS *args, struct app_mutex **made);
+void state_lock_use_app_mutex_locked(struct app_mutex *app);
+struct app_mutex *state_lock_drop_app_mutex_locked(void);
+void state_lock_destroy_app_mutex(struct app_mutex *app);
+/* Registers the fork() handlers that keep the lock usable in a child (once per process). */
+void state_lock_guard_fork(void);
+/* In a child's C_Initialize, with the lock held: forgets the parent's waiters and mutex. */
+void state_lock_start_in_child_locked(void);
+
+/* lifecycle.c: the one module state, behind the state lock. */
 enum phase {
     PHASE_DOWN,     /* not initialized */
     PHASE_CHANGING, /* a C_Initialize or C_Finalize is calling the real module */
@@ -146,7 +168,6 @@ enum phase {
 };
 
 struct module_state {
-    pthread_mutex_t lock;
     enum phase phase;
     pid_t pid; /* the process the phase belongs to */
     /* Set while up. */
@@ -155,9 +176,8 @@ struct module_state {
     struct sign_table *operations;
     struct key_cache *keys;
     /* Gates under way: C_Finalize waits for them before releasing the store, and closing a
-     * session waits for its own. idle is broadcast whenever one ends. */
+     * session waits for its own. state_signal_idle() whenever one ends. */
     unsigned in_flight;
-    pthread_cond_t idle;
 };
 
 extern struct module_state module_state;

@@ -34,18 +34,18 @@ static enum watermark_result ensure_table(struct gate_store *gate, char *reason,
 
 static void set_ready(struct gate_store *gate)
 {
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     gate->ready = true;
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
 }
 
 static bool is_ready(struct gate_store *gate)
 {
     bool ready;
 
-    pthread_mutex_lock(&module_state.lock);
+    state_lock();
     ready = gate->ready;
-    pthread_mutex_unlock(&module_state.lock);
+    state_unlock();
     return ready;
 }
 

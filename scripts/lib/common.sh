@@ -36,14 +36,19 @@ install_dependencies() {
     fi
 }
 
-# build DIR [cmake options]: configure and build into DIR (options given every time, so that a
-# cached build directory never keeps an old one).
+# build DIR [cmake options] [-- TARGET...]: configure and build into DIR (options given every
+# time, so that a cached build directory never keeps an old one); only the targets when named.
 build() {
-    local dir=$1
+    local dir=$1 options=() targets=()
     shift
-    log "building $dir $*"
-    cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    cmake --build "$top/$dir" -j "$(nproc)"
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        options+=("$1")
+        shift
+    done
+    [ $# -eq 0 ] || targets=(--target "${@:2}")
+    log "building $dir ${options[*]} ${targets[*]}"
+    cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}" >/dev/null
+    cmake --build "$top/$dir" -j "$(nproc)" "${targets[@]}"
 }
 
 # The DynamoDB-API test servers: dynalite from the committed package-lock.json, and AWS's

@@ -73,7 +73,10 @@ static void find_key(struct baker_key *key)
 /* C_Initialize, a logged-in session, and the keys' handles in it. */
 static int initialize(void)
 {
-    assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
+    /* Threads sign here: the token must lock (SoftHSM drops its locks for NULL arguments). */
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+
+    assert_int_equal(p11->C_Initialize(&args), CKR_OK);
     session = test_session(p11, true);
     for (int i = 0; i < KEYS; i++)
         find_key(&keys[i]);
@@ -752,7 +755,6 @@ struct pending_signature {
     uint8_t request[BUILDER_MAX];
     size_t len;
     CK_RV rv;
-    struct timespec done;
 };
 
 static void *sign_in_thread(void *argument)
@@ -763,7 +765,6 @@ static void *sign_in_thread(void *argument)
 
     pending->rv =
         p11->C_Sign(pending->session, pending->request, pending->len, signature, &signature_len);
-    clock_gettime(CLOCK_MONOTONIC, &pending->done);
     return NULL;
 }
 
@@ -776,7 +777,6 @@ static void a_gate_under_way(void **state)
     struct pending_signature pending = {.session = session};
     uint8_t chain[4], signature[64];
     CK_ULONG signature_len = sizeof signature;
-    struct timespec finalized;
     pthread_t thread;
     CK_RV sign_rv, update_rv, init_rv, finalize_rv;
     (void)state;
@@ -786,13 +786,16 @@ static void a_gate_under_way(void **state)
     assert_int_equal(p11->C_SignInit(session, &ecdsa, keys[2].handle), CKR_OK);
     assert_int_equal(kill(server, SIGSTOP), 0);
     assert_int_equal(pthread_create(&thread, NULL, sign_in_thread, &pending), 0);
-    /* Time for the thread to reach the stalled store (the deadline is far longer). */
-    usleep(300 * 1000);
+    /* Until the thread is in the gate, a length query answers CKR_OK; then the operation is
+     * busy for every other call. */
+    do {
+        usleep(10 * 1000);
+        sign_rv = p11->C_Sign(session, pending.request, pending.len, NULL, &signature_len);
+    } while (sign_rv == CKR_OK);
     sign_rv = p11->C_Sign(session, pending.request, pending.len, signature, &signature_len);
     update_rv = p11->C_SignUpdate(session, pending.request, pending.len);
     init_rv = p11->C_SignInit(session, &ecdsa, keys[2].handle);
     finalize_rv = p11->C_Finalize(NULL);
-    clock_gettime(CLOCK_MONOTONIC, &finalized);
     assert_int_equal(kill(server, SIGCONT), 0);
     assert_int_equal(pthread_join(thread, NULL), 0);
 
@@ -800,10 +803,9 @@ static void a_gate_under_way(void **state)
     assert_int_equal(update_rv, CKR_OPERATION_ACTIVE);
     assert_int_equal(init_rv, CKR_OPERATION_ACTIVE);
     assert_int_equal(finalize_rv, CKR_OK);
+    /* The gate ended by the store's deadline; C_Finalize waited for it (the thread race tests
+     * show the wait itself, and ASan would see the store used after its release). */
     assert_int_equal(pending.rv, CKR_FUNCTION_FAILED);
-    assert_true(
-        finalized.tv_sec > pending.done.tv_sec ||
-        (finalized.tv_sec == pending.done.tv_sec && finalized.tv_nsec >= pending.done.tv_nsec));
     initialize();
 }
 
