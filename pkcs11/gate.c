@@ -106,6 +106,18 @@ out:
     return rv;
 }
 
+/* With the lock held: the session's operation, unless there is none (or tzwm is down), or a gate
+ * runs for it in another thread (CKR_OPERATION_ACTIVE, the operation left alone). */
+static CK_RV idle_operation_locked(CK_SESSION_HANDLE session, struct sign_operation **operation)
+{
+    if (!lifecycle_up_locked())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    *operation = sign_table_find(module_state.operations, session);
+    if (*operation == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    return (*operation)->busy ? CKR_OPERATION_ACTIVE : CKR_OK;
+}
+
 /*
  * The start of C_Sign (final = false, with the request in data) and C_SignFinal (final = true).
  * A length query or too small a buffer answers here and leaves the operation active; a busy
@@ -123,19 +135,9 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
 
     *run = false;
     state_lock();
-    if (!lifecycle_up_locked()) {
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+    rv = idle_operation_locked(session, &operation);
+    if (rv != CKR_OK)
         goto unlock;
-    }
-    operation = sign_table_find(module_state.operations, session);
-    if (operation == NULL) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto unlock;
-    }
-    if (operation->busy) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto unlock;
-    }
     if (signature_len == NULL || (!final && data == NULL && data_len > 0)) {
         rv = CKR_ARGUMENTS_BAD;
     } else if (!final && operation->multipart) {
@@ -333,19 +335,9 @@ CK_RV gate_sign_update(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG par
     CK_RV rv;
 
     state_lock();
-    if (!lifecycle_up_locked()) {
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+    rv = idle_operation_locked(session, &operation);
+    if (rv != CKR_OK)
         goto unlock;
-    }
-    operation = sign_table_find(module_state.operations, session);
-    if (operation == NULL) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto unlock;
-    }
-    if (operation->busy) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto unlock;
-    }
     operation->multipart = true;
     rv = part == NULL && part_len > 0 ? CKR_ARGUMENTS_BAD
                                       : sign_operation_append(operation, part, part_len);
