@@ -14,9 +14,11 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Connections kept idle beyond this many are closed: more sessions than this rarely sign at one
@@ -238,6 +240,30 @@ static bool permanent_failure(CURLcode code)
     }
 }
 
+/*
+ * curl_easy_perform with SIGPIPE held back in this thread. The store lives inside somebody
+ * else's signer: a DynamoDB peer hanging up while libcurl writes (which CURLOPT_NOSIGNAL leaves
+ * to the platform, and TLS writes may raise) must cost one request, never the process. A SIGPIPE
+ * raised meanwhile is consumed before the thread's mask is restored.
+ */
+static CURLcode perform_without_sigpipe(CURL *curl)
+{
+    sigset_t pipe_only, before;
+    struct timespec none = {0, 0};
+    CURLcode code;
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+    code = curl_easy_perform(curl);
+    if (!sigismember(&before, SIGPIPE)) {
+        while (sigtimedwait(&pipe_only, NULL, &none) == SIGPIPE)
+            ;
+        pthread_sigmask(SIG_SETMASK, &before, NULL);
+    }
+    return code;
+}
+
 void watermark_http_post(struct watermark_http *http, const char *operation, const char *body,
                          int64_t deadline_ms, struct watermark_http_reply *reply, char *reason,
                          size_t reason_size)
@@ -269,7 +295,7 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)remaining);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(remaining > 1 ? remaining / 2 : 1));
 
-    CURLcode code = curl_easy_perform(curl);
+    CURLcode code = perform_without_sigpipe(curl);
     long opened = 0;
     if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
         http->connections_opened += (unsigned long)opened;

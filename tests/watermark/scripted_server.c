@@ -121,8 +121,11 @@ static void *serve(void *argument)
                               "HTTP/1.1 %d Scripted\r\nContent-Type: application/x-amz-json-1.0"
                               "\r\nContent-Length: %zu\r\n\r\n",
                               reply.status, strlen(reply.body));
-        if (write(connection->fd, head, (size_t)length) != length ||
-            write(connection->fd, reply.body, strlen(reply.body)) != (ssize_t)strlen(reply.body))
+        /* MSG_NOSIGNAL: a client that already hung up (a test of deadlines) must not kill the
+         * test with SIGPIPE. */
+        if (send(connection->fd, head, (size_t)length, MSG_NOSIGNAL) != length ||
+            send(connection->fd, reply.body, strlen(reply.body), MSG_NOSIGNAL) !=
+                (ssize_t)strlen(reply.body))
             break;
     }
     shutdown(connection->fd, SHUT_RDWR);
