@@ -7,7 +7,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tzwm_packages=(
     build-essential cmake pkg-config clang-format
     libp11-kit-dev libcmocka-dev
-    libsodium-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
+    libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
     libcurl4-openssl-dev libcjson-dev
     curl jq openssl openjdk-17-jre-headless python3-botocore
