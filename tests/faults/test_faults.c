@@ -1,10 +1,9 @@
 /*
- * The store's faults, end to end through libtzwm.so's C_Sign: the module talks to dynalite
- * through fault-proxy.js (with-fault-proxy), which delays, resets, answers errors or mangles the
- * answers on command. For each fault: the return code, the signature buffer untouched on a
- * refusal, the time taken against the deadline, the row as dynalite has it (read past the proxy),
- * the warn line naming the reason, and signing again once the fault is gone, without
- * re-initializing the module.
+ * The store's faults, end to end through libtzwm.so's C_Sign: the module talks to dynalite through
+ * fault-proxy.js (with-fault-proxy), which delays, resets, answers errors or mangles the answers on
+ * command. For each fault: the return code, the signature buffer untouched on a refusal, the time
+ * taken against the deadline, the row as dynalite has it (read past the proxy), the warn line
+ * naming the reason, and signing again once the fault is gone, without re-initializing the module.
  */
 #define TZWM_WATERMARK_INTERNAL
 #include "request_builder.h"
@@ -279,196 +278,211 @@ static void expect_warning(const struct test_block *block, int32_t level, const 
 
 /* ---- Retried faults ---- */
 
+/* Faults that pass (the queue) before the write that goes through: the block at level signs in one
+ * C_Sign, after the proxy saw requests and forwarded some of them. */
+static void signed_through(const struct test_block *block, int32_t level, const char *queue,
+                           int requests_expected, int forwarded_expected)
+{
+    uint8_t request[BUILDER_MAX];
+    size_t len = block_at(block, level, 0, request);
+    int requests, forwarded;
+
+    faults(queue, NULL);
+    expect_signed(request, len);
+    counts(&requests, &forwarded);
+    assert_int_equal(requests, requests_expected);
+    assert_int_equal(forwarded, forwarded_expected);
+    expect_row(block, level, request, len);
+}
+
 /* 5xx, throttling and a reset connection are retried, and the write that follows them signs. */
 static void retried_faults_then_signed(void **state)
 {
     struct test_block block;
-    uint8_t request[BUILDER_MAX];
-    size_t len;
-    int requests, forwarded;
     (void)state;
 
     test_block_for(&block, 1);
-    len = block_at(&block, 5, 0, request);
-    faults(ANSWER(500, ERROR_BODY("InternalServerError")) "," ANSWER(503, "\"\"") "," THROTTLED
-                                                                                  "," THROTTLING
-                                                                                  "," RESET,
-           NULL);
-    expect_signed(request, len);
+    signed_through(&block, 5,
+                   ANSWER(500, ERROR_BODY("InternalServerError")) "," ANSWER(
+                       503, "\"\"") "," THROTTLED "," THROTTLING "," RESET,
+                   6, 1);
+}
+
+/* A fault and what C_Sign must make of it. */
+struct fault {
+    const char *queue, *otherwise; /* for faults() */
+    const char *reason;            /* how the warn line gives it */
+    bool retried;                  /* tried again until the deadline, or given up at once */
+    bool written;                  /* the write reached dynalite (its answer did not come back) */
+};
+
+/* A block at level (one above the chain's watermark) refused under the fault, by the deadline, the
+ * row as the fault left it and the reason logged; then, the fault gone, signed. */
+static void refused_under_the_fault_then_signed(const struct test_block *block, int32_t level,
+                                                const struct fault *fault)
+{
+    uint8_t request[BUILDER_MAX];
+    size_t len = block_at(block, level, 0, request);
+    int requests, forwarded;
+
+    faults(fault->queue, fault->otherwise);
+    expect_unavailable(request, len);
     counts(&requests, &forwarded);
-    assert_int_equal(requests, 6);
-    assert_int_equal(forwarded, 1);
-    expect_row(&block, 5, request, len);
+    if (fault->retried)
+        assert_true(requests > 1);
+    else
+        assert_int_equal(requests, 1);
+    assert_int_equal(forwarded, fault->written ? 1 : 0);
+    if (fault->written)
+        expect_row(block, level, request, len);
+    else
+        expect_row(block, level - 1, NULL, 0);
+    expect_warning(block, level, fault->reason);
+    faults("", NULL);
+    expect_signed(request, len);
+    expect_row(block, level, request, len);
+}
+
+/* Faults at levels from first on, above a block signed at first - 1. */
+static void each_fault(uint8_t chain_number, int32_t first, const struct fault *cases, size_t count)
+{
+    struct test_block block;
+    uint8_t request[BUILDER_MAX];
+
+    test_block_for(&block, chain_number);
+    expect_signed(request, block_at(&block, first - 1, 0, request));
+    for (size_t i = 0; i < count; i++)
+        refused_under_the_fault_then_signed(&block, first + (int32_t)i, &cases[i]);
 }
 
 /* Each retried fault that does not end: refused by the deadline after more than one try, nothing
  * written, the reason logged; signing goes on once it ends. */
 static void retried_faults_until_the_deadline(void **state)
 {
-    static const struct {
-        const char *action, *reason;
-    } cases[] = {
-        {ANSWER(503, "\"\""), "watermark unavailable: DynamoDB PutItem: HTTP 503 error"},
-        {ANSWER(500, ERROR_BODY("InternalServerError")),
-         "watermark unavailable: DynamoDB PutItem: HTTP 500 InternalServerError"},
-        {THROTTLED, "watermark unavailable: DynamoDB PutItem: HTTP 400 "
-                    "ProvisionedThroughputExceededException"},
-        {THROTTLING, "watermark unavailable: DynamoDB PutItem: HTTP 400 ThrottlingException"},
-        {RESET, "watermark unavailable: DynamoDB PutItem at "},
+    static const struct fault cases[] = {
+        {"", ANSWER(503, "\"\""), "watermark unavailable: DynamoDB PutItem: HTTP 503 error", true,
+         false},
+        {"", ANSWER(500, ERROR_BODY("InternalServerError")),
+         "watermark unavailable: DynamoDB PutItem: HTTP 500 InternalServerError", true, false},
+        {"", THROTTLED,
+         "watermark unavailable: DynamoDB PutItem: HTTP 400 "
+         "ProvisionedThroughputExceededException",
+         true, false},
+        {"", THROTTLING, "watermark unavailable: DynamoDB PutItem: HTTP 400 ThrottlingException",
+         true, false},
+        {"", RESET, "watermark unavailable: DynamoDB PutItem at ", true, false},
     };
-    struct test_block block;
-    uint8_t request[BUILDER_MAX];
-    size_t len;
-    int requests, forwarded;
     (void)state;
 
-    test_block_for(&block, 2);
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
-        len = block_at(&block, 10 + i, 0, request);
-        faults("", cases[i].action);
-        expect_unavailable(request, len);
-        counts(&requests, &forwarded);
-        assert_true(requests > 1);
-        assert_int_equal(forwarded, 0);
-        expect_row(&block, i == 0 ? -1 : 10 + i - 1, NULL, 0);
-        expect_warning(&block, 10 + i, cases[i].reason);
-        faults("", NULL);
-        expect_signed(request, len);
-        expect_row(&block, 10 + i, request, len);
-    }
+    each_fault(2, 10, cases, sizeof cases / sizeof cases[0]);
 }
 
-/* An answer held past the deadline: refused by the deadline. The write reaches dynalite later;
- * the same request then signs (the digest clause), a different one at its level does not. */
+/* After a refusal under a fault that may have let the write through: the same request signs (the
+ * digest clause), a different one at its level and round is a true refusal, and the row stays the
+ * first one's. */
+static void same_signs_another_is_refused(const struct test_block *block, int32_t level)
+{
+    uint8_t request[BUILDER_MAX], other[BUILDER_MAX];
+    size_t len = block_at(block, level, 0, request), other_len = block_at(block, level, 1, other);
+    long took;
+
+    faults("", NULL);
+    expect_signed(request, len);
+    assert_int_equal(sign(other, other_len, &took), CKR_FUNCTION_REJECTED);
+    expect_warning(block, level, "watermark refused: ");
+    expect_row(block, level, request, len);
+}
+
+/* An answer held past the deadline: refused by the deadline. The write reaches dynalite later, or
+ * never; either way the same request then signs and a different one does not. */
 static void answer_past_the_deadline(void **state)
 {
     struct test_block block;
-    uint8_t request[BUILDER_MAX], other[BUILDER_MAX];
-    size_t len, other_len;
+    uint8_t request[BUILDER_MAX];
+    size_t len;
     char delay[64];
     (void)state;
 
     test_block_for(&block, 3);
     len = block_at(&block, 7, 0, request);
-    other_len = block_at(&block, 7, 1, other);
     snprintf(delay, sizeof delay, "{\"do\": \"delay\", \"ms\": %ld}", deadline_ms + 300);
     faults(delay, NULL);
     expect_unavailable(request, len);
     expect_row(&block, -1, NULL, 0);
     expect_warning(&block, 7, "watermark unavailable: DynamoDB PutItem at ");
-    expect_signed(request, len);
-    expect_row(&block, 7, request, len);
-    long took;
-    assert_int_equal(sign(other, other_len, &took), CKR_FUNCTION_REJECTED);
-    expect_row(&block, 7, request, len);
+    same_signs_another_is_refused(&block, 7);
 }
 
 /* Answers that are not DynamoDB's success: refused at once (not retried), whether or not the write
  * reached dynalite; signing goes on after them. */
 static void unexpected_answers_are_not_signed(void **state)
 {
-    static const struct {
-        const char *action, *reason;
-        bool forwarded;
-    } cases[] = {
-        {TRUNCATE, "watermark unavailable: DynamoDB PutItem: HTTP 200 with a malformed body", true},
-        {ANSWER(200, "\"{\\\"ConsumedCapacity\\\": {\\\"Tab\""),
-         "watermark unavailable: DynamoDB PutItem: HTTP 200 with a malformed body", false},
-        {ANSWER_TYPED(200, "\"<html>signed in</html>\"", "text/html"),
-         "watermark unavailable: DynamoDB PutItem: HTTP 200 with content type text/html", false},
-        {ANSWER(200, "\"[]\""),
-         "watermark unavailable: DynamoDB PutItem: HTTP 200 with a malformed body", false},
-        {ANSWER(200, ERROR_BODY("ConditionalCheckFailedException")),
-         "watermark unavailable: DynamoDB PutItem: HTTP 200 with a malformed body", false},
-        {ANSWER_TYPED(200, "\"{}\"", "text/html"),
-         "watermark unavailable: DynamoDB PutItem: HTTP 200 with content type text/html", false},
-        {ANSWER(400, ERROR_BODY("ValidationException")),
-         "watermark unavailable: DynamoDB PutItem: HTTP 400 ValidationException", false},
+#define MALFORMED "watermark unavailable: DynamoDB PutItem: HTTP 200 with a malformed body"
+#define NOT_JSON  "watermark unavailable: DynamoDB PutItem: HTTP 200 with content type text/html"
+    static const struct fault cases[] = {
+        {TRUNCATE, NULL, MALFORMED, false, true},
+        {ANSWER(200, "\"{\\\"ConsumedCapacity\\\": {\\\"Tab\""), NULL, MALFORMED, false, false},
+        {ANSWER_TYPED(200, "\"<html>signed in</html>\"", "text/html"), NULL, NOT_JSON, false,
+         false},
+        {ANSWER(200, "\"[]\""), NULL, MALFORMED, false, false},
+        {ANSWER(200, ERROR_BODY("ConditionalCheckFailedException")), NULL, MALFORMED, false, false},
+        /* A body DynamoDB could send, from something that is not DynamoDB. */
+        {ANSWER_TYPED(200, "\"{}\"", "text/html"), NULL, NOT_JSON, false, false},
+        {ANSWER(400, ERROR_BODY("ValidationException")), NULL,
+         "watermark unavailable: DynamoDB PutItem: HTTP 400 ValidationException", false, false},
     };
+#undef MALFORMED
+#undef NOT_JSON
+    (void)state;
+
+    each_fault(4, 20, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The write reached dynalite and its answer was lost: the identical request sent again is accepted
+ * (the digest clause) within the same C_Sign. (On a kept-alive connection that dies before any
+ * answer, libcurl itself sends it again before the store's own retry would.) With every answer
+ * lost, no signature; afterwards the same request signs and a different one at its level is a
+ * true refusal. */
+static void lost_answers(void **state)
+{
     struct test_block block;
     uint8_t request[BUILDER_MAX];
     size_t len;
     int requests, forwarded;
     (void)state;
 
-    test_block_for(&block, 4);
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
-        len = block_at(&block, 20 + i, 0, request);
-        faults(cases[i].action, NULL);
-        expect_unavailable(request, len);
-        counts(&requests, &forwarded);
-        assert_int_equal(requests, 1);
-        assert_int_equal(forwarded, cases[i].forwarded ? 1 : 0);
-        if (cases[i].forwarded)
-            expect_row(&block, 20 + i, request, len);
-        else
-            expect_row(&block, i == 0 ? -1 : 20 + i - 1, NULL, 0);
-        expect_warning(&block, 20 + i, cases[i].reason);
-        expect_signed(request, len);
-        expect_row(&block, 20 + i, request, len);
-    }
-}
-
-/* The write reached dynalite and its answer was lost: the store's retry of the identical request
- * is accepted (the digest clause) within the same C_Sign. With every answer lost, no signature;
- * afterwards the same request signs and a different one at its level is a true refusal. */
-static void lost_answers(void **state)
-{
-    struct test_block block;
-    uint8_t request[BUILDER_MAX], other[BUILDER_MAX];
-    size_t len, other_len;
-    int requests, forwarded;
-    long took;
-    (void)state;
-
     test_block_for(&block, 5);
-    len = block_at(&block, 3, 0, request);
-    faults(LOSE, NULL);
-    expect_signed(request, len);
-    counts(&requests, &forwarded);
-    assert_int_equal(requests, 2);
-    assert_int_equal(forwarded, 2);
-    expect_row(&block, 3, request, len);
+    /* The first answer lost, the retry's answer back. */
+    signed_through(&block, 3, LOSE, 2, 2);
 
     len = block_at(&block, 4, 0, request);
-    other_len = block_at(&block, 4, 1, other);
     faults("", LOSE);
     expect_unavailable(request, len);
     counts(&requests, &forwarded);
     assert_true(forwarded > 1);
     expect_row(&block, 4, request, len);
     expect_warning(&block, 4, "watermark unavailable: DynamoDB PutItem at ");
-    faults("", NULL);
-    expect_signed(request, len);
-    assert_int_equal(sign(other, other_len, &took), CKR_FUNCTION_REJECTED);
-    expect_warning(&block, 4, "watermark refused: ");
-    expect_row(&block, 4, request, len);
+    same_signs_another_is_refused(&block, 4);
 }
 
 /* Credentials rejected: not retried, logged, no signature. */
 static void credentials_rejected(void **state)
 {
-    struct test_block block;
-    uint8_t request[BUILDER_MAX];
-    size_t len;
-    int requests, forwarded;
+#define INVALID_TOKEN "The security token included in the request is invalid."
+    static const struct fault rejected = {
+        "",
+        ANSWER(403,
+               "\"{\\\"__type\\\":\\\"com.amazon.coral.service#UnrecognizedClientException\\\","
+               "\\\"message\\\":\\\"" INVALID_TOKEN "\\\"}\""),
+        "watermark unavailable: DynamoDB PutItem: HTTP 403 "
+        "UnrecognizedClientException: " INVALID_TOKEN,
+        false,
+        false,
+    };
+#undef INVALID_TOKEN
     (void)state;
 
-    test_block_for(&block, 6);
-    len = block_at(&block, 2, 0, request);
-    faults("", ANSWER(403, "\"{\\\"__type\\\":\\\"com.amazon.coral.service#"
-                           "UnrecognizedClientException\\\",\\\"message\\\":\\\"The security token "
-                           "included in the request is invalid.\\\"}\""));
-    expect_unavailable(request, len);
-    counts(&requests, &forwarded);
-    assert_int_equal(requests, 1);
-    expect_row(&block, -1, NULL, 0);
-    expect_warning(&block, 2,
-                   "watermark unavailable: DynamoDB PutItem: HTTP 403 UnrecognizedClientException: "
-                   "The security token included in the request is invalid.");
-    faults("", NULL);
-    expect_signed(request, len);
-    expect_row(&block, 2, request, len);
+    each_fault(6, 2, &rejected, 1);
 }
 
 /* Reinitializes the module with the endpoint and CA bundle (NULL: none). */
@@ -512,9 +526,9 @@ static void certificate_not_trusted(void **state)
     reinitialize_at(proxy, NULL);
 }
 
-/* dynalite killed while a write is on its way, then started again over the same files: refused
- * (by the deadline) while it is down, and signing resumes by itself once it is back, with the
- * watermark it had. */
+/* dynalite killed while a write is on its way, then started again over the same files: refused (by
+ * the deadline) while it is down, and signing resumes by itself once it is back, with the watermark
+ * it had. */
 static void store_killed_and_restarted(void **state)
 {
     struct test_block block;
@@ -540,13 +554,14 @@ static void store_killed_and_restarted(void **state)
     control("/restart", body, reply);
     expect_signed(request, len);
     expect_row(&block, 2, request, len);
-    /* The row from before the kill was kept: the level it guards is still guarded. */
+    /* The row from before the kill was kept: the level it guards is still
+     * guarded. */
     assert_int_equal(sign(conflicting, conflicting_len, &took), CKR_FUNCTION_REJECTED);
 }
 
 /* The table deleted after start: no signature, the reason logged, nothing retried. tzwm never
- * creates it again by itself (an empty table would forget every watermark); once an operator
- * has it back, signing goes on without re-initializing. */
+ * creates it again by itself (an empty table would forget every watermark); once an operator has it
+ * back, signing goes on without re-initializing. */
 static void table_deleted_after_start(void **state)
 {
     struct watermark_config *config;
@@ -572,7 +587,8 @@ static void table_deleted_after_start(void **state)
     assert_false(reply.transport_failed);
     assert_int_equal(reply.status, 200);
     watermark_http_reply_clear(&reply);
-    /* dynalite keeps a table DELETING for a while: until it is gone, it is not missing. */
+    /* dynalite keeps a table DELETING for a while: until it is gone, it is not
+     * missing. */
     for (int tries = 0;; tries++) {
         assert_true(tries < 100);
         watermark_http_post(http, "DescribeTable", "{\"TableName\": \"watermark\"}",
@@ -592,7 +608,8 @@ static void table_deleted_after_start(void **state)
     counts(&requests, &forwarded);
     assert_int_equal(requests, 1);
     expect_warning(&block, 4,
-                   "watermark unavailable: DynamoDB PutItem: HTTP 400 ResourceNotFoundException");
+                   "watermark unavailable: DynamoDB PutItem: HTTP 400 "
+                   "ResourceNotFoundException");
     expect_unavailable(request, len); /* not created again by tzwm */
 
     assert_int_equal(watermark_ensure_table(direct, &origin, error, sizeof error), WATERMARK_OK);
