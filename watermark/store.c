@@ -92,8 +92,8 @@ static bool retryable_error(const char *type)
     return false;
 }
 
-/* DynamoDB answers application/x-amz-json-1.0; application/json is JSON too. Parameters (";
- * charset=…") are allowed. */
+/* DynamoDB answers application/x-amz-json-1.0; application/json is JSON too. A parameter after
+ * ';' (a charset) is allowed. */
 static bool json_content(const char *content_type)
 {
     static const char *const json[] = {"application/x-amz-json-1.0", "application/json"};
