@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -302,6 +303,10 @@ void watermark_http_post(struct watermark_http *http, const char *operation, con
     http->requests++;
     if (code == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+        const char *content_type = NULL;
+        if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+            content_type != NULL)
+            snprintf(reply->content_type, sizeof reply->content_type, "%s", content_type);
         reply->transport_failed = false;
     } else {
         reply->permanent = permanent_failure(code);

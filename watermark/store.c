@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* A table AWS is creating is ACTIVE within seconds, rarely a minute. */
@@ -91,6 +92,20 @@ static bool retryable_error(const char *type)
     return false;
 }
 
+/* DynamoDB answers application/x-amz-json-1.0; application/json is JSON too. A parameter after
+ * ';' (a charset) is allowed. */
+static bool json_content(const char *content_type)
+{
+    static const char *const json[] = {"application/x-amz-json-1.0", "application/json"};
+    for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
+        size_t length = strlen(json[i]);
+        if (strncasecmp(content_type, json[i], length) == 0 &&
+            (content_type[length] == '\0' || content_type[length] == ';'))
+            return true;
+    }
+    return false;
+}
+
 static void sleep_ms(int64_t milliseconds)
 {
     struct timespec pause = {milliseconds / 1000, (milliseconds % 1000) * 1000000};
@@ -122,6 +137,14 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
     for (unsigned attempt = 0;; attempt++) {
         struct watermark_http_reply reply;
         watermark_http_post(store->http, operation, body, deadline_ms, &reply, reason, reason_size);
+        if (!reply.transport_failed && reply.status == 200 && !json_content(reply.content_type)) {
+            /* Whatever answered is not DynamoDB (a captive portal, say), whatever its body says:
+             * no write can be taken to have happened. */
+            watermark_reason(reason, reason_size, "DynamoDB %s: HTTP 200 with content type %s",
+                             operation, reply.content_type[0] ? reply.content_type : "(none)");
+            watermark_http_reply_clear(&reply);
+            return CALL_UNAVAILABLE;
+        }
         if (!reply.transport_failed && reply.status == 200) {
             result->reply = cJSON_ParseWithOpts(reply.body != NULL ? reply.body : "", NULL, true);
             watermark_http_reply_clear(&reply);

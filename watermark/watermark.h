@@ -143,7 +143,8 @@ struct watermark_http_reply {
     bool transport_failed; /* no HTTP answer: connection, TLS or timeout; reason says which */
     bool permanent;        /* a failure that trying again cannot mend (a certificate refused) */
     long status;
-    char *body; /* NUL-terminated; NULL when none; freed by watermark_http_reply_clear */
+    char content_type[64]; /* as the server sent it; "" when none */
+    char *body;            /* NUL-terminated; NULL when none; freed by watermark_http_reply_clear */
     size_t length;
 };
 
