@@ -129,6 +129,9 @@ static enum call_outcome call(struct watermark_store *store, const char *operati
                               char *reason, size_t reason_size)
 {
     memset(result, 0, sizeof *result);
+    /* A success writes no reason: the caller's buffer must still hold a string. */
+    if (reason_size > 0)
+        reason[0] = '\0';
     if (body == NULL) {
         watermark_reason(reason, reason_size, "DynamoDB %s: out of memory", operation);
         return CALL_UNAVAILABLE;
