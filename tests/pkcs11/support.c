@@ -28,6 +28,22 @@ CK_FUNCTION_LIST_PTR test_load(struct client_module *module, const char *path)
     return module->p11;
 }
 
+int test_initialize(void **state)
+{
+    CK_FUNCTION_LIST_PTR p11 = *state;
+
+    assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
+    return 0;
+}
+
+int test_finalize(void **state)
+{
+    CK_FUNCTION_LIST_PTR p11 = *state;
+
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    return 0;
+}
+
 CK_SLOT_ID test_slot(CK_FUNCTION_LIST_PTR p11)
 {
     CK_SLOT_ID slot = 0;

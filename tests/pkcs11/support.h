@@ -13,6 +13,11 @@ const char *test_env(const char *name);
 /* Loads the module at path (fails the test when it cannot). */
 CK_FUNCTION_LIST_PTR test_load(struct client_module *module, const char *path);
 
+/* cmocka fixtures: C_Initialize(NULL) and C_Finalize(NULL) on the module the group setup put in
+ * its state (tests start with the group's state). */
+int test_initialize(void **state);
+int test_finalize(void **state);
+
 /* The slot of the test token (TZWM_TEST_TOKEN). */
 CK_SLOT_ID test_slot(CK_FUNCTION_LIST_PTR p11);
 

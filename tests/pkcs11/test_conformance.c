@@ -20,22 +20,8 @@ static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
 static int load_module(void **state)
 {
-    (void)state;
     p11 = test_load(&module, test_env("TZWM_TEST_MODULE"));
-    return 0;
-}
-
-static int initialize(void **state)
-{
-    (void)state;
-    assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
-    return 0;
-}
-
-static int finalize(void **state)
-{
-    (void)state;
-    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    *state = p11; /* what test_initialize and test_finalize act on */
     return 0;
 }
 
@@ -419,14 +405,14 @@ int main(void)
         cmocka_unit_test(calls_before_initialize),
         cmocka_unit_test(initialize_arguments),
         cmocka_unit_test(reinitialize_after_finalize),
-        cmocka_unit_test_setup_teardown(function_list_and_info, initialize, finalize),
-        cmocka_unit_test_setup_teardown(slot_and_token_info, initialize, finalize),
-        cmocka_unit_test_setup_teardown(mechanisms, initialize, finalize),
-        cmocka_unit_test_setup_teardown(sessions, initialize, finalize),
-        cmocka_unit_test_setup_teardown(login, initialize, finalize),
-        cmocka_unit_test_setup_teardown(objects, initialize, finalize),
-        cmocka_unit_test_setup_teardown(key_generation, initialize, finalize),
-        cmocka_unit_test_setup_teardown(fork_then_reinitialize, initialize, finalize),
+        cmocka_unit_test_setup_teardown(function_list_and_info, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(slot_and_token_info, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(mechanisms, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(sessions, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(login, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(objects, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(key_generation, test_initialize, test_finalize),
+        cmocka_unit_test_setup_teardown(fork_then_reinitialize, test_initialize, test_finalize),
     };
 
     /* The module stays loaded until exit, so that LeakSanitizer can name the token's frames in
