@@ -10,7 +10,7 @@ tzwm_packages=(
     libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
     libcurl4-openssl-dev libcjson-dev
-    curl jq openssl openjdk-17-jre-headless python3-botocore
+    curl jq openssl openjdk-17-jre-headless python3-botocore valgrind
 )
 # npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
 command -v npm >/dev/null || tzwm_packages+=(nodejs npm)
