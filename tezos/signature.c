@@ -8,6 +8,7 @@
 #include <openssl/obj_mac.h>
 #include <secp256k1.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HALF_SIZE (TEZOS_SIGNATURE_SIZE / 2)
@@ -74,11 +75,11 @@ enum tezos_error tezos_signature_normalize(enum tezos_curve curve,
     return error;
 }
 
-static EVP_PKEY *ec_public_key(const struct tezos_public_key *key)
+/* OpenSSL's P-256 key of the point; NULL when it is not on the curve. */
+static EVP_PKEY *p256_public_key(const struct tezos_public_key *key)
 {
-    const char *group = key->curve == TEZOS_CURVE_SECP256K1 ? "secp256k1" : "prime256v1";
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)key->bytes, key->len),
         OSSL_PARAM_construct_end(),
     };
@@ -111,12 +112,10 @@ static int ecdsa_der(const uint8_t signature[TEZOS_SIGNATURE_SIZE], uint8_t **de
     return len;
 }
 
-static enum tezos_error ecdsa_verify(const struct tezos_public_key *key,
-                                     const uint8_t digest[TEZOS_DIGEST_SIZE],
-                                     const uint8_t signature[TEZOS_SIGNATURE_SIZE])
+static enum tezos_error p256_verify(EVP_PKEY *pkey, const uint8_t digest[TEZOS_DIGEST_SIZE],
+                                    const uint8_t signature[TEZOS_SIGNATURE_SIZE])
 {
-    EVP_PKEY *pkey = ec_public_key(key);
-    EVP_PKEY_CTX *context = pkey != NULL ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
+    EVP_PKEY_CTX *context = EVP_PKEY_CTX_new(pkey, NULL);
     uint8_t *der = NULL;
     int der_len = ecdsa_der(signature, &der);
     enum tezos_error error = TEZOS_ERR_CRYPTO;
@@ -127,7 +126,6 @@ static enum tezos_error ecdsa_verify(const struct tezos_public_key *key,
                     : TEZOS_ERR_SIGNATURE;
     OPENSSL_free(der);
     EVP_PKEY_CTX_free(context);
-    EVP_PKEY_free(pkey);
     return error;
 }
 
@@ -136,41 +134,104 @@ static enum tezos_error ecdsa_verify(const struct tezos_public_key *key,
  * times faster than OpenSSL's generic curve code, keeps the check of every signature cheap). The
  * static context needs no allocation and holds no state: verification needs no randomization.
  */
-static enum tezos_error secp256k1_verify(const struct tezos_public_key *key,
+static enum tezos_error secp256k1_verify(const secp256k1_pubkey *point,
                                          const uint8_t digest[TEZOS_DIGEST_SIZE],
                                          const uint8_t signature[TEZOS_SIGNATURE_SIZE])
 {
     const secp256k1_context *context = secp256k1_context_static;
-    secp256k1_pubkey point;
     secp256k1_ecdsa_signature parsed;
 
-    if (secp256k1_ec_pubkey_parse(context, &point, key->bytes, key->len) != 1)
-        return TEZOS_ERR_KEY;
     /* Compact r‖s: fails for r or s not below the order. */
     if (secp256k1_ecdsa_signature_parse_compact(context, &parsed, signature) != 1)
         return TEZOS_ERR_SIGNATURE;
-    return secp256k1_ecdsa_verify(context, &parsed, digest, &point) == 1 ? TEZOS_OK
-                                                                         : TEZOS_ERR_SIGNATURE;
+    return secp256k1_ecdsa_verify(context, &parsed, digest, point) == 1 ? TEZOS_OK
+                                                                        : TEZOS_ERR_SIGNATURE;
+}
+
+struct tezos_verifier {
+    struct tezos_public_key key;
+    secp256k1_pubkey secp256k1; /* secp256k1: the parsed point */
+    EVP_PKEY *p256;             /* P-256: OpenSSL's key */
+};
+
+enum tezos_error tezos_verifier_new(const struct tezos_public_key *key,
+                                    struct tezos_verifier **verifier)
+{
+    struct tezos_verifier *made = calloc(1, sizeof *made);
+    enum tezos_error error = TEZOS_OK;
+
+    *verifier = NULL;
+    if (made == NULL)
+        return TEZOS_ERR_CRYPTO;
+    made->key = *key;
+    switch (key->curve) {
+    case TEZOS_CURVE_ED25519:
+        break;
+    case TEZOS_CURVE_SECP256K1:
+        if (secp256k1_ec_pubkey_parse(secp256k1_context_static, &made->secp256k1, key->bytes,
+                                      key->len) != 1)
+            error = TEZOS_ERR_KEY;
+        break;
+    case TEZOS_CURVE_P256:
+        made->p256 = p256_public_key(key);
+        if (made->p256 == NULL)
+            error = TEZOS_ERR_KEY;
+        break;
+    default:
+        error = TEZOS_ERR_CURVE;
+    }
+    if (error != TEZOS_OK)
+        tezos_verifier_free(made);
+    else
+        *verifier = made;
+    return error;
+}
+
+void tezos_verifier_free(struct tezos_verifier *verifier)
+{
+    if (verifier == NULL)
+        return;
+    EVP_PKEY_free(verifier->p256);
+    free(verifier);
+}
+
+const struct tezos_public_key *tezos_verifier_key(const struct tezos_verifier *verifier)
+{
+    return &verifier->key;
+}
+
+enum tezos_error tezos_verifier_check(const struct tezos_verifier *verifier, const uint8_t *request,
+                                      size_t request_len,
+                                      const uint8_t signature[TEZOS_SIGNATURE_SIZE])
+{
+    uint8_t digest[TEZOS_DIGEST_SIZE];
+
+    tezos_blake2b_256(request, request_len, digest);
+    switch (verifier->key.curve) {
+    case TEZOS_CURVE_ED25519:
+        return crypto_sign_verify_detached(signature, digest, sizeof digest, verifier->key.bytes) ==
+                       0
+                   ? TEZOS_OK
+                   : TEZOS_ERR_SIGNATURE;
+    case TEZOS_CURVE_SECP256K1:
+        return secp256k1_verify(&verifier->secp256k1, digest, signature);
+    case TEZOS_CURVE_P256:
+        return p256_verify(verifier->p256, digest, signature);
+    }
+    return TEZOS_ERR_CURVE;
 }
 
 enum tezos_error tezos_signature_verify(const struct tezos_public_key *key, const uint8_t *request,
                                         size_t request_len,
                                         const uint8_t signature[TEZOS_SIGNATURE_SIZE])
 {
-    uint8_t digest[TEZOS_DIGEST_SIZE];
+    struct tezos_verifier *verifier;
+    enum tezos_error error = tezos_verifier_new(key, &verifier);
 
-    tezos_blake2b_256(request, request_len, digest);
-    switch (key->curve) {
-    case TEZOS_CURVE_ED25519:
-        return crypto_sign_verify_detached(signature, digest, sizeof digest, key->bytes) == 0
-                   ? TEZOS_OK
-                   : TEZOS_ERR_SIGNATURE;
-    case TEZOS_CURVE_SECP256K1:
-        return secp256k1_verify(key, digest, signature);
-    case TEZOS_CURVE_P256:
-        return ecdsa_verify(key, digest, signature);
-    }
-    return TEZOS_ERR_CURVE;
+    if (error == TEZOS_OK)
+        error = tezos_verifier_check(verifier, request, request_len, signature);
+    tezos_verifier_free(verifier);
+    return error;
 }
 
 enum tezos_error tezos_signature_to_text(enum tezos_curve curve,

@@ -1,6 +1,7 @@
 /*
  * Signatures: Ed25519 (RFC 8032 TEST 1 key) and ECDSA keys made by OpenSSL sign blake2b-256 of a
- * request; tezos_signature_verify checks them; secp256k1 high S is normalised, P-256 left alone.
+ * request; tezos_signature_verify and a tezos_verifier check them; secp256k1 high S is
+ * normalised, P-256 left alone.
  */
 #include "request_builder.h"
 #include "tezos.h"
@@ -207,12 +208,79 @@ static void test_p256_untouched(void **state)
     EVP_PKEY_free(pkey);
 }
 
+/* One verifier per key checks what tezos_signature_verify checks, as often as asked. */
+static void verifier_checks(const struct tezos_public_key *key, const uint8_t *bytes, size_t len,
+                            const uint8_t signature[64])
+{
+    struct tezos_verifier *verifier;
+    uint8_t other[64];
+
+    assert_int_equal(tezos_verifier_new(key, &verifier), TEZOS_OK);
+    assert_memory_equal(tezos_verifier_key(verifier), key, sizeof *key);
+    memcpy(other, signature, 64);
+    other[5] ^= 1;
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(tezos_verifier_check(verifier, bytes, len, signature), TEZOS_OK);
+        assert_int_equal(tezos_verifier_check(verifier, bytes, len, other), TEZOS_ERR_SIGNATURE);
+        assert_int_equal(tezos_verifier_check(verifier, bytes, len - 1, signature),
+                         TEZOS_ERR_SIGNATURE);
+    }
+    tezos_verifier_free(verifier);
+}
+
+/* A compressed point whose x (all ones) is not below the field prime: on no curve. */
+static void off_curve_refused(enum tezos_curve curve)
+{
+    struct tezos_public_key key = {.curve = curve, .len = 33};
+    struct tezos_verifier *verifier = (struct tezos_verifier *)&key; /* not NULL: must be cleared */
+    uint8_t bytes[BUILDER_MAX], signature[64] = {1};
+    size_t len = request(bytes);
+
+    key.bytes[0] = 0x02;
+    memset(key.bytes + 1, 0xff, 32);
+    assert_int_equal(tezos_verifier_new(&key, &verifier), TEZOS_ERR_KEY);
+    assert_null(verifier);
+    assert_int_equal(tezos_signature_verify(&key, bytes, len, signature), TEZOS_ERR_KEY);
+}
+
+static void test_verifier(void **state)
+{
+    static const uint8_t secp256k1_oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+    static const uint8_t p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    uint8_t public_key[32], secret_key[64], bytes[BUILDER_MAX], digest[32], signature[64];
+    struct tezos_public_key key = {.curve = TEZOS_CURVE_ED25519, .len = 32};
+    size_t len = request(bytes);
+    EVP_PKEY *pkey;
+
+    (void)state;
+    tezos_blake2b_256(bytes, len, digest);
+    assert_int_equal(crypto_sign_seed_keypair(public_key, secret_key, rfc8032_seed), 0);
+    memcpy(key.bytes, public_key, 32);
+    crypto_sign_detached(signature, NULL, digest, sizeof digest, secret_key);
+    verifier_checks(&key, bytes, len, signature);
+
+    pkey = ec_key("secp256k1", secp256k1_oid, sizeof secp256k1_oid, &key);
+    ecdsa_sign(pkey, digest, signature);
+    assert_int_equal(tezos_signature_normalize(TEZOS_CURVE_SECP256K1, signature, NULL), TEZOS_OK);
+    verifier_checks(&key, bytes, len, signature);
+    EVP_PKEY_free(pkey);
+
+    pkey = ec_key("prime256v1", p256_oid, sizeof p256_oid, &key);
+    ecdsa_sign(pkey, digest, signature);
+    verifier_checks(&key, bytes, len, signature);
+    EVP_PKEY_free(pkey);
+
+    off_curve_refused(TEZOS_CURVE_SECP256K1);
+    off_curve_refused(TEZOS_CURVE_P256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_secp256k1_low_s),
         cmocka_unit_test(test_p256_untouched),
+        cmocka_unit_test(test_verifier),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
