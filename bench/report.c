@@ -10,7 +10,7 @@ static const char *const measurement_names[MEASUREMENTS] = {
     [MEASURE_STORE] = "2. store alone (conditional PutItem)",
     [MEASURE_TZWM] = "3. tzwm (C_Sign of a whole attestation)",
     [MEASURE_TOKEN_AS_GATE] = "1b. token, the calls tzwm makes (+ session info, key check)",
-    [MEASURE_VERIFY] = "tzwm's verification alone (tezos_signature_verify)",
+    [MEASURE_VERIFY] = "tzwm's verification alone (tezos_verifier_check)",
 };
 
 void report_latency(const struct key_results *results, size_t count, size_t n)

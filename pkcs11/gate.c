@@ -99,8 +99,11 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     if (rv == CKR_OK) {
         if (!cached)
             key_cache_put(module_state.keys, info.slotID, key, &operation.identity);
-        rv = sign_table_add(module_state.operations, &operation);
+        rv = rv_from_tezos(key_cache_verifier(module_state.keys, &operation.identity.public_key,
+                                              &operation.verifier));
     }
+    if (rv == CKR_OK)
+        rv = sign_table_add(module_state.operations, &operation);
     state_unlock();
 out:
     return rv;
@@ -268,7 +271,7 @@ static CK_RV run_gate(const struct gate_view *view, const struct sign_operation 
      * address was just watermarked (a planted public key object, or a handle that came to name
      * another key, ends here). */
     if (error == TEZOS_OK) {
-        error = tezos_signature_verify(&operation->identity.public_key, data, length, signature);
+        error = tezos_verifier_check(operation->verifier, data, length, signature);
         *mismatch = error != TEZOS_OK;
         if (*mismatch)
             log_error("withheld the signature of %s: it does not verify with the public key "

@@ -181,6 +181,8 @@ struct cached_key {
 struct key_cache {
     struct cached_key *items;
     size_t count, capacity;
+    struct tezos_verifier **verifiers; /* one per distinct public key: as many as the token has */
+    size_t verifier_count, verifier_capacity;
 };
 
 struct key_cache *key_cache_new(void)
@@ -192,6 +194,9 @@ void key_cache_free(struct key_cache *cache)
 {
     if (cache == NULL)
         return;
+    for (size_t i = 0; i < cache->verifier_count; i++)
+        tezos_verifier_free(cache->verifiers[i]);
+    free(cache->verifiers);
     free(cache->items);
     free(cache);
 }
@@ -244,4 +249,35 @@ void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE
 
     if (found != NULL)
         *found = cache->items[--cache->count];
+}
+
+enum tezos_error key_cache_verifier(struct key_cache *cache, const struct tezos_public_key *key,
+                                    const struct tezos_verifier **verifier)
+{
+    struct tezos_verifier *made;
+    enum tezos_error error;
+
+    for (size_t i = 0; i < cache->verifier_count; i++) {
+        const struct tezos_public_key *known = tezos_verifier_key(cache->verifiers[i]);
+
+        if (known->curve == key->curve && known->len == key->len &&
+            memcmp(known->bytes, key->bytes, key->len) == 0) {
+            *verifier = cache->verifiers[i];
+            return TEZOS_OK;
+        }
+    }
+    *verifier = NULL;
+    if (cache->verifier_count == cache->verifier_capacity) {
+        size_t capacity = cache->verifier_capacity ? 2 * cache->verifier_capacity : 8;
+        struct tezos_verifier **verifiers = realloc(cache->verifiers, capacity * sizeof *verifiers);
+
+        if (verifiers == NULL)
+            return TEZOS_ERR_CRYPTO;
+        cache->verifiers = verifiers;
+        cache->verifier_capacity = capacity;
+    }
+    error = tezos_verifier_new(key, &made);
+    if (error == TEZOS_OK)
+        *verifier = cache->verifiers[cache->verifier_count++] = made;
+    return error;
 }

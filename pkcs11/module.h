@@ -79,6 +79,11 @@ bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HA
 void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
                    const struct key_identity *identity);
 void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key);
+/* The verifier of a public key, made on first use and kept until key_cache_free (C_Finalize, which
+ * waits for the gates under way): operations borrow it. Keyed by the key itself, not by a handle,
+ * so forgetting a handle never pulls it from under an operation. */
+enum tezos_error key_cache_verifier(struct key_cache *cache, const struct tezos_public_key *key,
+                                    const struct tezos_verifier **verifier);
 
 /* sessions.c: the sign operation of each session between C_SignInit and its end. The caller
  * holds the module-state lock. */
@@ -91,6 +96,7 @@ struct sign_operation {
     CK_MECHANISM_TYPE mechanism;
     CK_OBJECT_HANDLE key;
     struct key_identity identity;
+    const struct tezos_verifier *verifier; /* of identity.public_key, borrowed from the key cache */
     bool busy;      /* a gate runs for it: no other call may touch it meanwhile */
     bool multipart; /* C_SignUpdate was called: only C_SignUpdate and C_SignFinal go on */
     uint8_t *data;  /* the request, or the parts so far: tzwm's own copy */
