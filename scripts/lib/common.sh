@@ -51,10 +51,15 @@ build() {
     cmake --build "$top/$dir" -j "$(nproc)" "${targets[@]}"
 }
 
-# The DynamoDB-API test servers: dynalite from the committed package-lock.json, and AWS's
-# DynamoDB Local, fetched once into .cache/ (its licence forbids committing it).
-install_test_servers() {
-    log "npm ci (dynalite)"
+# The npm packages of the committed package-lock.json (dynalite, a DynamoDB-API server in Node).
+install_npm_packages() {
+    log "npm ci"
     (cd "$top" && npm ci --no-audit --no-fund --silent)
+}
+
+# The DynamoDB-API test servers: dynalite, and AWS's DynamoDB Local, fetched once into .cache/
+# (its licence forbids committing it).
+install_test_servers() {
+    install_npm_packages
     log "DynamoDB Local in $("$top/tests/servers/fetch-dynamodb-local")"
 }
