@@ -80,12 +80,22 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
     operation.key = key;
 
     state_lock();
-    cached = lifecycle_up_locked() &&
-             key_cache_find(module_state.keys, info.slotID, key, &operation.identity);
+    cached = lifecycle_up_locked() && key_cache_find(module_state.keys, info.slotID, key,
+                                                     &operation.identity, &operation.verifier);
     state_unlock();
+    /* Read and parsed without the lock: a slow token or OpenSSL never holds up other sessions. */
     if (!cached) {
         rv = key_identity_read(real, session, info.slotID, key, mechanism->mechanism,
                                &operation.identity, why, sizeof why);
+        if (rv == CKR_OK) {
+            enum tezos_error error =
+                tezos_verifier_new(&operation.identity.public_key, &operation.verifier);
+
+            if (error != TEZOS_OK) {
+                rv = rv_from_tezos(error);
+                snprintf(why, sizeof why, "its public key: %s", tezos_error_text(error));
+            }
+        }
         if (rv != CKR_OK) {
             log_warn("C_SignInit refused for key %lu: %s (%s)", key, why, ckr_name(rv));
             goto out;
@@ -96,16 +106,14 @@ CK_RV gate_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_O
               cached ? "cached" : "read from the token");
     state_lock();
     rv = no_operation_locked(session);
-    if (rv == CKR_OK) {
-        if (!cached)
-            key_cache_put(module_state.keys, info.slotID, key, &operation.identity);
-        rv = rv_from_tezos(key_cache_verifier(module_state.keys, &operation.identity.public_key,
-                                              &operation.verifier));
-    }
+    if (rv == CKR_OK && !cached)
+        key_cache_put(module_state.keys, info.slotID, key, &operation.identity, operation.verifier);
     if (rv == CKR_OK)
         rv = sign_table_add(module_state.operations, &operation);
     state_unlock();
 out:
+    /* NULL once the table took it over. */
+    tezos_verifier_free(operation.verifier);
     return rv;
 }
 
@@ -160,6 +168,7 @@ static CK_RV take(CK_SESSION_HANDLE session, bool final, const CK_BYTE *data, CK
         *taken = *operation;
         operation->data = NULL;
         operation->length = operation->capacity = 0;
+        operation->verifier = NULL;
         *view = (struct gate_view){module_state.policy, module_state.store};
         module_state.in_flight++;
         *run = true;

@@ -176,13 +176,12 @@ struct cached_key {
     CK_SLOT_ID slot;
     CK_OBJECT_HANDLE key;
     struct key_identity identity;
+    struct tezos_verifier *verifier; /* the entry's own */
 };
 
 struct key_cache {
     struct cached_key *items;
     size_t count, capacity;
-    struct tezos_verifier **verifiers; /* one per distinct public key: as many as the token has */
-    size_t verifier_count, verifier_capacity;
 };
 
 struct key_cache *key_cache_new(void)
@@ -194,9 +193,8 @@ void key_cache_free(struct key_cache *cache)
 {
     if (cache == NULL)
         return;
-    for (size_t i = 0; i < cache->verifier_count; i++)
-        tezos_verifier_free(cache->verifiers[i]);
-    free(cache->verifiers);
+    for (size_t i = 0; i < cache->count; i++)
+        tezos_verifier_free(cache->items[i].verifier);
     free(cache->items);
     free(cache);
 }
@@ -212,72 +210,51 @@ static struct cached_key *lookup(const struct key_cache *cache, CK_SLOT_ID slot,
 }
 
 bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                    struct key_identity *identity)
+                    struct key_identity *identity, struct tezos_verifier **verifier)
 {
     const struct cached_key *found = lookup(cache, slot, key);
 
-    if (found != NULL)
-        *identity = found->identity;
-    return found != NULL;
+    *verifier = NULL;
+    if (found == NULL || tezos_verifier_copy(found->verifier, verifier) != TEZOS_OK)
+        return false;
+    *identity = found->identity;
+    return true;
 }
 
 void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                   const struct key_identity *identity)
+                   const struct key_identity *identity, const struct tezos_verifier *verifier)
 {
     struct cached_key *found = lookup(cache, slot, key);
+    struct tezos_verifier *copy;
 
+    /* Out of memory: the key is simply read again next time. */
+    if (tezos_verifier_copy(verifier, &copy) != TEZOS_OK)
+        return;
     if (found != NULL) {
-        found->identity = *identity;
+        tezos_verifier_free(found->verifier);
+        *found = (struct cached_key){slot, key, *identity, copy};
         return;
     }
     if (cache->count == cache->capacity) {
         size_t capacity = cache->capacity ? 2 * cache->capacity : 8;
         struct cached_key *items = realloc(cache->items, capacity * sizeof *items);
 
-        /* Out of memory: the key is simply read again next time. */
-        if (items == NULL)
+        if (items == NULL) {
+            tezos_verifier_free(copy);
             return;
+        }
         cache->items = items;
         cache->capacity = capacity;
     }
-    cache->items[cache->count++] = (struct cached_key){slot, key, *identity};
+    cache->items[cache->count++] = (struct cached_key){slot, key, *identity, copy};
 }
 
 void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key)
 {
     struct cached_key *found = lookup(cache, slot, key);
 
-    if (found != NULL)
+    if (found != NULL) {
+        tezos_verifier_free(found->verifier);
         *found = cache->items[--cache->count];
-}
-
-enum tezos_error key_cache_verifier(struct key_cache *cache, const struct tezos_public_key *key,
-                                    const struct tezos_verifier **verifier)
-{
-    struct tezos_verifier *made;
-    enum tezos_error error;
-
-    for (size_t i = 0; i < cache->verifier_count; i++) {
-        const struct tezos_public_key *known = tezos_verifier_key(cache->verifiers[i]);
-
-        if (known->curve == key->curve && known->len == key->len &&
-            memcmp(known->bytes, key->bytes, key->len) == 0) {
-            *verifier = cache->verifiers[i];
-            return TEZOS_OK;
-        }
     }
-    *verifier = NULL;
-    if (cache->verifier_count == cache->verifier_capacity) {
-        size_t capacity = cache->verifier_capacity ? 2 * cache->verifier_capacity : 8;
-        struct tezos_verifier **verifiers = realloc(cache->verifiers, capacity * sizeof *verifiers);
-
-        if (verifiers == NULL)
-            return TEZOS_ERR_CRYPTO;
-        cache->verifiers = verifiers;
-        cache->verifier_capacity = capacity;
-    }
-    error = tezos_verifier_new(key, &made);
-    if (error == TEZOS_OK)
-        *verifier = cache->verifiers[cache->verifier_count++] = made;
-    return error;
 }

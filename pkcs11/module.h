@@ -68,22 +68,20 @@ CK_RV key_identity_read(const CK_FUNCTION_LIST *real, CK_SESSION_HANDLE session,
                         CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism,
                         struct key_identity *identity, char *why, size_t why_size);
 
-/* Identities already read, by (slot, key handle). The caller holds the module-state lock. The
- * cache only saves reads: every signature is still verified against the identity before it
- * leaves tzwm, so a handle that came to name another key can never sign under the old address. */
+/* Identities already read, with the verifier of each one's public key, by (slot, key handle). The
+ * caller holds the module-state lock. The cache only saves reads and parsing: every signature is
+ * still verified against the identity before it leaves tzwm, so a handle that came to name
+ * another key can never sign under the old address. */
 struct key_cache;
 struct key_cache *key_cache_new(void);
 void key_cache_free(struct key_cache *cache);
+/* On a hit, the identity and a verifier of the caller's own (tezos_verifier_copy: no parsing). */
 bool key_cache_find(const struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                    struct key_identity *identity);
+                    struct key_identity *identity, struct tezos_verifier **verifier);
+/* Caches a copy of verifier; out of memory, nothing is cached (the key is read again). */
 void key_cache_put(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key,
-                   const struct key_identity *identity);
+                   const struct key_identity *identity, const struct tezos_verifier *verifier);
 void key_cache_forget(struct key_cache *cache, CK_SLOT_ID slot, CK_OBJECT_HANDLE key);
-/* The verifier of a public key, made on first use and kept until key_cache_free (C_Finalize, which
- * waits for the gates under way): operations borrow it. Keyed by the key itself, not by a handle,
- * so forgetting a handle never pulls it from under an operation. */
-enum tezos_error key_cache_verifier(struct key_cache *cache, const struct tezos_public_key *key,
-                                    const struct tezos_verifier **verifier);
 
 /* sessions.c: the sign operation of each session between C_SignInit and its end. The caller
  * holds the module-state lock. */
@@ -96,8 +94,8 @@ struct sign_operation {
     CK_MECHANISM_TYPE mechanism;
     CK_OBJECT_HANDLE key;
     struct key_identity identity;
-    const struct tezos_verifier *verifier; /* of identity.public_key, borrowed from the key cache */
-    bool busy;      /* a gate runs for it: no other call may touch it meanwhile */
+    struct tezos_verifier *verifier; /* of identity.public_key, the operation's own */
+    bool busy;                       /* a gate runs for it: no other call may touch it meanwhile */
     bool multipart; /* C_SignUpdate was called: only C_SignUpdate and C_SignFinal go on */
     uint8_t *data;  /* the request, or the parts so far: tzwm's own copy */
     size_t length, capacity;
@@ -107,15 +105,15 @@ struct sign_table;
 struct sign_table *sign_table_new(void);
 void sign_table_free(struct sign_table *table);
 struct sign_operation *sign_table_find(struct sign_table *table, CK_SESSION_HANDLE session);
-/* A copy of operation (without data, with a new serial) for its session: CKR_HOST_MEMORY when out
- * of memory. */
-CK_RV sign_table_add(struct sign_table *table, const struct sign_operation *operation);
+/* A copy of operation (without data, with a new serial) for its session, which takes over its
+ * verifier (operation->verifier is then NULL): CKR_HOST_MEMORY when out of memory. */
+CK_RV sign_table_add(struct sign_table *table, struct sign_operation *operation);
 /* Appends a part: CKR_DATA_LEN_RANGE past SIGN_DATA_MAX, CKR_HOST_MEMORY. */
 CK_RV sign_operation_append(struct sign_operation *operation, const uint8_t *part, size_t length);
 void sign_table_remove(struct sign_table *table, CK_SESSION_HANDLE session);
 /* Removes the session's operation if it is still the one with this serial. */
 void sign_table_end(struct sign_table *table, CK_SESSION_HANDLE session, uint64_t serial);
-/* Frees what an operation taken out of the table holds (its data). */
+/* Frees what an operation taken out of the table holds (its data, its verifier). */
 void sign_operation_clear(struct sign_operation *operation);
 void sign_table_remove_slot(struct sign_table *table, CK_SLOT_ID slot);
 /* Whether a gate runs for the session, or for any session of the slot. */

@@ -33,6 +33,8 @@ CK_RV rv_from_tezos(enum tezos_error error)
     case TEZOS_ERR_PREFIX:
     case TEZOS_ERR_BUFFER:
     case TEZOS_ERR_SIGNATURE:
+    case TEZOS_ERR_MEMORY:
+        return CKR_HOST_MEMORY;
     case TEZOS_ERR_CRYPTO:
         break;
     }

@@ -23,6 +23,8 @@ void sign_operation_clear(struct sign_operation *operation)
     free(operation->data);
     operation->data = NULL;
     operation->length = operation->capacity = 0;
+    tezos_verifier_free(operation->verifier);
+    operation->verifier = NULL;
 }
 
 static void operation_free(struct sign_operation *operation)
@@ -59,7 +61,7 @@ struct sign_operation *sign_table_find(struct sign_table *table, CK_SESSION_HAND
     return i < table->count ? table->items[i] : NULL;
 }
 
-CK_RV sign_table_add(struct sign_table *table, const struct sign_operation *operation)
+CK_RV sign_table_add(struct sign_table *table, struct sign_operation *operation)
 {
     struct sign_operation *copy;
 
@@ -79,6 +81,7 @@ CK_RV sign_table_add(struct sign_table *table, const struct sign_operation *oper
     copy->serial = ++table->last_serial;
     copy->data = NULL;
     copy->length = copy->capacity = 0;
+    operation->verifier = NULL;
     table->items[table->count++] = copy;
     return CKR_OK;
 }

@@ -52,6 +52,8 @@ const char *tezos_error_text(enum tezos_error error)
         return "signature does not verify";
     case TEZOS_ERR_CRYPTO:
         return "cryptographic library failure";
+    case TEZOS_ERR_MEMORY:
+        return "out of memory";
     }
     return "unknown error";
 }

@@ -162,7 +162,7 @@ enum tezos_error tezos_verifier_new(const struct tezos_public_key *key,
 
     *verifier = NULL;
     if (made == NULL)
-        return TEZOS_ERR_CRYPTO;
+        return TEZOS_ERR_MEMORY;
     made->key = *key;
     switch (key->curve) {
     case TEZOS_CURVE_ED25519:
@@ -185,6 +185,21 @@ enum tezos_error tezos_verifier_new(const struct tezos_public_key *key,
     else
         *verifier = made;
     return error;
+}
+
+enum tezos_error tezos_verifier_copy(const struct tezos_verifier *verifier,
+                                     struct tezos_verifier **copy)
+{
+    *copy = malloc(sizeof **copy);
+    if (*copy == NULL)
+        return TEZOS_ERR_MEMORY;
+    **copy = *verifier;
+    if (verifier->p256 != NULL && EVP_PKEY_up_ref(verifier->p256) != 1) {
+        free(*copy);
+        *copy = NULL;
+        return TEZOS_ERR_MEMORY;
+    }
+    return TEZOS_OK;
 }
 
 void tezos_verifier_free(struct tezos_verifier *verifier)

@@ -39,7 +39,8 @@ enum tezos_error {
     TEZOS_ERR_CURVE,        /* a curve Tezos keys cannot use */
     TEZOS_ERR_KEY,          /* a point that is not on its curve */
     TEZOS_ERR_SIGNATURE,    /* a signature that does not verify (or has a high S on secp256k1) */
-    TEZOS_ERR_CRYPTO,       /* libsodium or OpenSSL failed (out of memory, ...) */
+    TEZOS_ERR_CRYPTO,       /* libsodium or OpenSSL failed */
+    TEZOS_ERR_MEMORY,       /* out of memory */
 };
 
 /* A short, stable English description of an error ("request truncated", ...). */
@@ -187,6 +188,10 @@ enum tezos_error tezos_signature_verify(const struct tezos_public_key *key, cons
 struct tezos_verifier;
 enum tezos_error tezos_verifier_new(const struct tezos_public_key *key,
                                     struct tezos_verifier **verifier);
+/* A verifier of its own for another owner, sharing what was parsed (OpenSSL's key is reference
+ * counted): a small allocation, no parsing. TEZOS_OK or TEZOS_ERR_MEMORY. */
+enum tezos_error tezos_verifier_copy(const struct tezos_verifier *verifier,
+                                     struct tezos_verifier **copy);
 void tezos_verifier_free(struct tezos_verifier *verifier);
 /* The key the verifier was made from. */
 const struct tezos_public_key *tezos_verifier_key(const struct tezos_verifier *verifier);
