@@ -10,6 +10,7 @@
 #include "module.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -90,10 +91,29 @@ static struct resources resources_take_locked(void)
 }
 
 /* What a child forked from an initialized parent inherited and must never release (see
- * lifecycle_initialize). Kept here, not forgotten, so that it stays reachable: a leak checker
- * then tells it from a leak (`used`: the compiler keeps a store nothing reads). Only the latest
- * inheritance is kept. */
-static struct resources inherited_at_fork __attribute__((used));
+ * lifecycle_initialize), one generation per fork, newest first. Kept, not forgotten, so that it
+ * stays reachable: a leak checker then tells it from a leak (`used`: the compiler keeps a store
+ * that nothing reads). */
+struct inheritance {
+    struct resources held;
+    struct app_mutex *app_mutex;
+    struct inheritance *older;
+};
+static struct inheritance *inherited_at_fork __attribute__((used));
+
+/* With the lock held, in a child: the parent's resources and mutex set aside, the state empty. */
+static void set_inheritance_aside_locked(void)
+{
+    struct inheritance *inheritance = malloc(sizeof *inheritance);
+    struct resources held = resources_take_locked();
+    struct app_mutex *app_mutex = state_lock_start_in_child_locked();
+
+    /* Out of memory, they are dropped all the same: only a leak checker could tell. */
+    if (inheritance == NULL)
+        return;
+    *inheritance = (struct inheritance){held, app_mutex, inherited_at_fork};
+    inherited_at_fork = inheritance;
+}
 
 static void resources_release(struct resources *held)
 {
@@ -154,10 +174,9 @@ CK_RV lifecycle_initialize(CK_VOID_PTR init_args)
     module_state.phase = PHASE_CHANGING;
     module_state.pid = pid;
     if (inherited) {
-        inherited_at_fork = resources_take_locked();
+        set_inheritance_aside_locked();
         /* The parent's signers are not in this process. */
         module_state.in_flight = 0;
-        state_lock_start_in_child_locked();
     }
     state_unlock();
 

@@ -161,8 +161,10 @@ struct app_mutex *state_lock_drop_app_mutex_locked(void);
 void state_lock_destroy_app_mutex(struct app_mutex *app);
 /* Registers the fork() handlers that keep the lock usable in a child (once per process). */
 void state_lock_guard_fork(void);
-/* In a child's C_Initialize, with the lock held: forgets the parent's waiters and mutex. */
-void state_lock_start_in_child_locked(void);
+/* In a child's C_Initialize, with the lock held: forgets the parent's waiters, and stops using
+ * its application mutex, returned to be set aside (never destroyed: destroying it could touch
+ * what the parent's threads held). */
+struct app_mutex *state_lock_start_in_child_locked(void);
 
 /* lifecycle.c: the one module state, behind the state lock. */
 enum phase {

@@ -170,14 +170,9 @@ void state_lock_guard_fork(void)
     pthread_once(&fork_handlers, register_fork_handlers);
 }
 
-/* The parent's application mutex in a forked child, set aside and never destroyed: destroying it
- * could touch what the parent's threads held. Kept reachable (and `used`, so that the compiler
- * keeps a store nothing reads) so that a leak checker does not count it. */
-static struct app_mutex *inherited_at_fork __attribute__((used));
-
-void state_lock_start_in_child_locked(void)
+struct app_mutex *state_lock_start_in_child_locked(void)
 {
     /* The parent's waiters are not in this process. */
     pthread_cond_init(&state_lock_data.idle, NULL);
-    inherited_at_fork = __atomic_exchange_n(&state_lock_data.app, NULL, __ATOMIC_ACQ_REL);
+    return __atomic_exchange_n(&state_lock_data.app, NULL, __ATOMIC_ACQ_REL);
 }

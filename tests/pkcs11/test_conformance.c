@@ -356,16 +356,18 @@ static void key_generation(void **state)
     assert_int_equal(p11->C_CloseSession(session), CKR_OK);
 }
 
-/* In the child: nothing works until C_Initialize, then everything does. Exit status = the
- * first check that failed. */
-static int forked_child(void *argument)
+/* In the child: nothing works until C_Initialize, then everything does. While *forks_left, it
+ * initializes with the application's mutex callbacks and forks again, so that its own child
+ * inherits an initialization that uses them. Exit status = the first check that failed. */
+static int forked_child(void *forks_left)
 {
+    CK_C_INITIALIZE_ARGS callbacks = {create_mutex, mutex_op, mutex_op, mutex_op, 0, NULL};
+    int left = *(const int *)forks_left, next = left - 1;
     CK_SESSION_HANDLE session;
     CK_ULONG count = 0;
     CK_SLOT_ID slot;
     CK_INFO info;
     const char *pin = getenv("TZWM_TEST_PIN");
-    (void)argument;
 
     if (p11->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_CRYPTOKI_NOT_INITIALIZED)
         return 1;
@@ -373,7 +375,7 @@ static int forked_child(void *argument)
         return 2;
     if (p11->C_Finalize(NULL) != CKR_CRYPTOKI_NOT_INITIALIZED)
         return 3;
-    if (p11->C_Initialize(NULL) != CKR_OK)
+    if (p11->C_Initialize(left > 0 ? &callbacks : NULL) != CKR_OK)
         return 4;
     if (client_find_slot(p11, getenv("TZWM_TEST_TOKEN"), &slot) != CKR_OK)
         return 5;
@@ -381,6 +383,8 @@ static int forked_child(void *argument)
         return 6;
     if (p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin)) != CKR_OK)
         return 7;
+    if (left > 0 && test_in_child(forked_child, &next) != 0)
+        return 9;
     if (p11->C_Finalize(NULL) != CKR_OK)
         return 8;
     return 0;
@@ -390,9 +394,10 @@ static void fork_then_reinitialize(void **state)
 {
     CK_SESSION_HANDLE session = test_session(p11, true);
     CK_SESSION_INFO info;
+    int forks_left = 1; /* a child, and a grandchild */
     (void)state;
 
-    assert_int_equal(test_in_child(forked_child, NULL), 0);
+    assert_int_equal(test_in_child(forked_child, &forks_left), 0);
     /* The parent is untouched by what the child did. */
     assert_int_equal(p11->C_GetSessionInfo(session, &info), CKR_OK);
     assert_int_equal(info.state, CKS_RW_USER_FUNCTIONS);
