@@ -8,7 +8,8 @@
 //             actions in order, every later one `otherwise` (default {"do": "pass"}).
 //   /restart  {"path": DIR}: starts dynalite again on TARGET_PORT over the LevelDB store in DIR
 //             (after a test killed the first one); it is this proxy's child and dies with it.
-// and GET /counts answers {"requests": n, "forwarded": m} since the last /faults.
+// and GET /counts answers {"requests": n, "forwarded": m, "answered": a} since the last /faults
+// (answered: the server's replies received, so the writes it has made).
 //
 // Actions ({"do": ...}):
 //   pass                          forward, answer what the server answered
@@ -29,7 +30,7 @@ const targetPort = Number(process.argv[2]);
 const agent = new http.Agent({keepAlive: true});
 let queue = [];
 let otherwise = {do: 'pass'};
-let counts = {requests: 0, forwarded: 0};
+let counts = {requests: 0, forwarded: 0, answered: 0};
 let restarted = null;
 
 function forward(request, body, onReply, onError) {
@@ -40,7 +41,10 @@ function forward(request, body, onReply, onError) {
     }, (reply) => {
         const chunks = [];
         reply.on('data', (chunk) => chunks.push(chunk));
-        reply.on('end', () => onReply(reply, Buffer.concat(chunks)));
+        reply.on('end', () => {
+            counts.answered++;
+            onReply(reply, Buffer.concat(chunks));
+        });
         reply.on('error', onError);
     });
     outgoing.on('error', onError);
@@ -112,7 +116,7 @@ const control = http.createServer((request, response) => {
         if (request.url === '/faults') {
             queue = order.queue || [];
             otherwise = order.otherwise || {do: 'pass'};
-            counts = {requests: 0, forwarded: 0};
+            counts = {requests: 0, forwarded: 0, answered: 0};
             return answer(response, 200, 'application/json', '{}');
         }
         if (request.url === '/restart')
