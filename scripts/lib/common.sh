@@ -9,7 +9,7 @@ tzwm_packages=(
     libp11-kit-dev libcmocka-dev
     libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
-    libcurl4-openssl-dev libcjson-dev
+    libcurl4-openssl-dev
     curl jq openssl openjdk-17-jre-headless python3-botocore valgrind
 )
 # npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
