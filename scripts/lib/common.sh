@@ -9,7 +9,7 @@ tzwm_packages=(
     libp11-kit-dev libcmocka-dev
     libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
-    libcurl4-openssl-dev libcjson-dev
+    libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
     curl jq openssl openjdk-17-jre-headless python3-botocore
 )
 # npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
@@ -54,7 +54,7 @@ build() {
 # The DynamoDB-API test servers: dynalite from the committed package-lock.json, and AWS's
 # DynamoDB Local, fetched once into .cache/ (its licence forbids committing it).
 install_test_servers() {
-    log "npm ci (dynalite)"
+    log "npm ci (dynalite, Taquito)"
     (cd "$top" && npm ci --no-audit --no-fund --silent)
     log "DynamoDB Local in $("$top/tests/servers/fetch-dynamodb-local")"
 }
