@@ -4,6 +4,7 @@
 // started the signer (TZWM_SIGNER_URL, TZWM_SIGNER_PID) over a token and dynalite.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -11,6 +12,7 @@ const { RemoteSigner } = require('@taquito/remote-signer');
 const { verifySignature } = require('@taquito/utils');
 
 const url = process.env.TZWM_SIGNER_URL;
+const maxConnections = Number(process.env.TZWM_SIGNER_MAX_CONNECTIONS);
 const signerPid = Number(process.env.TZWM_SIGNER_PID);
 const storePid = Number(process.env.TZWM_STORE_PID);
 const tzwm = process.env.TZWM_CLI;
@@ -47,8 +49,11 @@ function watermarks() {
 }
 
 // A raw exchange: status, content type, body text and the parsed body (undefined if not JSON).
-async function exchange(method, path, body, headers = { 'Content-Type': 'application/json' }) {
-    const response = await fetch(`${url}${path}`, { method, body, headers });
+async function exchange(method, path, body, headers = { 'Content-Type': 'application/json' },
+    timeoutMs = 10000) {
+    const response = await fetch(`${url}${path}`, {
+        method, body, headers, signal: AbortSignal.timeout(timeoutMs),
+    });
     const text = await response.text();
     let json;
     try {
@@ -202,6 +207,33 @@ for (const [method, path, allow] of [['PUT', `/keys/${ed}`, 'GET, POST'],
     check(`${method} ${path}: Allow ${allow}`, answer.allow === allow, answer.allow);
 }
 check('bad input: the watermarks did not move', watermarks() === before);
+
+// ---- The connection count is bounded: past it, a client waits and is not served ----
+// (raw sockets: fetch would reuse a connection it keeps alive)
+{
+    const { hostname, port } = new URL(url);
+    const open = () => new Promise((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => resolve(socket));
+        socket.on('error', reject);
+    });
+    const idle = await Promise.all(Array.from({ length: maxConnections }, open));
+    await sleep(300);
+    const over = await open();
+    let answer = '';
+    over.on('data', (data) => { answer += data; });
+    over.write('GET /authorized_keys HTTP/1.1\r\nHost: tzwm\r\nConnection: close\r\n\r\n');
+    await sleep(1000);
+    check(`connections: one more than ${maxConnections} is not served`, answer === '', answer);
+    for (const socket of idle)
+        socket.destroy();
+    // fetch's idle keep-alive connections from the tests above may hold slots too, until fetch
+    // closes them (4 s after their last use).
+    for (let i = 0; i < 80 && answer === ''; i++)
+        await sleep(100);
+    check('connections: it is served once the others close', answer.startsWith('HTTP/1.1 200'),
+        answer);
+    over.destroy();
+}
 
 // ---- The store does not answer: 503, and signing resumes when it is back ----
 {
