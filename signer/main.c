@@ -86,6 +86,8 @@ static bool parse_listen(const char *text, struct signer_options *options)
     if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
         host++;
         host_len -= 2;
+    } else if (memchr(host, ':', host_len) != NULL) {
+        return false; /* ::1 without brackets: where would the port be? */
     }
     if (host_len == 0 || host_len >= sizeof options->host)
         return false;
