@@ -96,6 +96,16 @@ int token_keys_find(const struct token_session *session, struct token_key **keys
 /* "ed25519", "secp256k1" or "p256". */
 const char *token_key_type(const struct token_key *key);
 
+/* token_sign.c: C_SignInit and C_Sign of the whole request by key on session; the signature as
+ * edsig…/spsig1…/p2sig… text. The module's return code (CKR_GENERAL_ERROR when its answer is not
+ * a 64-byte signature). */
+CK_RV token_key_sign(const struct token_session *session, const struct token_key *key,
+                     const uint8_t *request, size_t len, char *signature_text, size_t text_size);
+
+/* Why the module did not sign request, from its return code, for a message: empty when the code
+ * says nothing more than its name. */
+void token_sign_explain(CK_RV rv, const uint8_t *request, size_t len, char *why, size_t why_size);
+
 /* Commands: argc/argv after the command name; the module is initialized (p11 is NULL for commands
  * that need no module). Exit codes. */
 struct command_context {

@@ -44,29 +44,18 @@ static const struct token_key *choose_key(const struct token_key *keys, size_t c
 /* Says why the module did not sign, and the exit status for it. */
 static enum sign_status refusal(CK_RV rv, const uint8_t *request, size_t len)
 {
-    struct tezos_request_result decoded;
+    char why[512];
 
+    token_sign_explain(rv, request, len, why, sizeof why);
+    fprintf(stderr, "tzwm: %s: %s%s%s; " LOG_HINT "\n",
+            rv == CKR_FUNCTION_REJECTED ? "refused" : "not signed", ckr_name(rv),
+            why[0] != '\0' ? ": " : "", why);
     switch (rv) {
     case CKR_FUNCTION_REJECTED:
-        fprintf(stderr,
-                "tzwm: refused: %s: the watermark (this key already signed this kind at this "
-                "level and round or higher) or the policy (TZWM_ALLOW, TZWM_CHAINS); " LOG_HINT
-                "\n",
-                ckr_name(rv));
         return SIGN_REFUSED;
     case CKR_FUNCTION_FAILED:
-        fprintf(stderr,
-                "tzwm: not signed: %s: the watermark store did not answer in time or "
-                "failed; " LOG_HINT "\n",
-                ckr_name(rv));
         return SIGN_UNAVAILABLE;
-    case CKR_DATA_INVALID:
-        decoded = tezos_request_decode(request, len);
-        fprintf(stderr, "tzwm: not signed: %s: not a request tzwm signs (%s); " LOG_HINT "\n",
-                ckr_name(rv), decoded.error != TEZOS_OK ? decoded.reason : "refused by the module");
-        return SIGN_ERROR;
     default:
-        fprintf(stderr, "tzwm: not signed: %s; " LOG_HINT "\n", ckr_name(rv));
         return SIGN_ERROR;
     }
 }
@@ -75,28 +64,11 @@ static enum sign_status sign_request(const struct token_session *session,
                                      const struct token_key *key, const uint8_t *request,
                                      size_t len)
 {
-    CK_MECHANISM mechanism = {key->mechanism, NULL, 0};
-    uint8_t signature[TEZOS_SIGNATURE_SIZE];
-    CK_ULONG signature_len = sizeof signature;
     char text[TEZOS_BASE58_TEXT_MAX];
-    CK_RV rv;
+    CK_RV rv = token_key_sign(session, key, request, len, text, sizeof text);
 
-    rv = session->p11->C_SignInit(session->handle, &mechanism, key->handle);
-    if (rv != CKR_OK) {
-        fprintf(stderr, "tzwm: C_SignInit failed: %s; " LOG_HINT "\n", ckr_name(rv));
-        return SIGN_ERROR;
-    }
-    rv = session->p11->C_Sign(session->handle, (CK_BYTE_PTR)request, (CK_ULONG)len, signature,
-                              &signature_len);
     if (rv != CKR_OK)
         return refusal(rv, request, len);
-    if (signature_len != sizeof signature ||
-        tezos_signature_to_text(key->identity.public_key.curve, signature, text, sizeof text) !=
-            TEZOS_OK) {
-        fprintf(stderr, "tzwm: the module answered with a %lu-byte signature, not %zu\n",
-                signature_len, sizeof signature);
-        return SIGN_ERROR;
-    }
     printf("%s\n", text);
     return SIGN_SIGNED;
 }

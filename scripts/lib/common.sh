@@ -9,7 +9,7 @@ tzwm_packages=(
     libp11-kit-dev libcmocka-dev
     libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
     softhsm2 opensc
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libmicrohttpd-dev
     curl jq openssl openjdk-17-jre-headless python3-botocore valgrind
 )
 # npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
@@ -51,9 +51,10 @@ build() {
     cmake --build "$top/$dir" -j "$(nproc)" "${targets[@]}"
 }
 
-# The npm packages of the committed package-lock.json (dynalite, a DynamoDB-API server in Node).
+# The npm packages of the committed package-lock.json: dynalite (a DynamoDB-API server in Node)
+# and Taquito's remote-signer client, for tzwm-signer's tests.
 install_npm_packages() {
-    log "npm ci"
+    log "npm ci (dynalite, Taquito)"
     (cd "$top" && npm ci --no-audit --no-fund --silent)
 }
 
