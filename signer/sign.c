@@ -28,7 +28,8 @@ static void summarize(const uint8_t *request, size_t len, struct request_summary
 
 /* The hex text of a JSON string body; NULL (with the 400 in reply) when the body is anything
  * else. The text belongs to *json. The body is NUL-terminated, and must have no NUL of its own:
- * nothing may follow the JSON value but white space. */
+ * nothing may follow the JSON value but white space. Hex needs no escape, and cJSON would end the
+ * string at an escaped NUL ("11\u0000ff" would read as "11"): a backslash is malformed. */
 static const char *body_hex(const char *body, size_t body_len, cJSON **json, struct reply *reply)
 {
     *json = body == NULL || strlen(body) != body_len
@@ -42,6 +43,11 @@ static const char *body_hex(const char *body, size_t body_len, cJSON **json, str
     if (!cJSON_IsString(*json)) {
         reply_error(reply, 400, "malformed", "malformed_body",
                     "the body must be a JSON string of the request in hex");
+        return NULL;
+    }
+    if (memchr(body, '\\', body_len) != NULL) {
+        reply_error(reply, 400, "malformed", "malformed_body",
+                    "the string has an escape sequence: hexadecimal bytes need none");
         return NULL;
     }
     return cJSON_GetStringValue(*json);

@@ -176,6 +176,12 @@ checkError('odd-length hex', await exchange('POST', `/keys/${ed}`, JSON.stringif
     400, 'malformed_body');
 checkError('not hex', await exchange('POST', `/keys/${ed}`, JSON.stringify(`${b1.slice(2)}zz`)),
     400, 'malformed_body');
+// An escaped NUL would end the string early in a JSON parser that stops there; any escape is
+// refused, even one of a hex digit.
+checkError('an escaped NUL', await exchange('POST', `/keys/${ed}`,
+    `"${b1.slice(0, 20)}\\u0000${b1.slice(20)}"`), 400, 'malformed_body');
+checkError('an escaped hex digit', await exchange('POST', `/keys/${ed}`,
+    `"\\u0031${b1.slice(1)}"`), 400, 'malformed_body');
 {
     const digest = await exchange('POST', `/keys/${ed}`, JSON.stringify(b1.slice(0, 64)));
     checkError('a 32-byte digest', digest, 400, 'invalid_request');
