@@ -95,12 +95,14 @@ void measure_token_as_gate(const struct bench_token *token, const struct bench_k
 /* tezos_signature_verify alone, as the gate runs it after every signature. */
 void measure_verify(const struct bench_token *token, const struct bench_key *key, size_t n,
                     struct samples *samples);
-/* 2: one conditional PutItem through watermark_advance, a new level each time. */
-void measure_store(struct watermark_store *store, const struct bench_key *key,
-                   const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n, struct samples *samples);
-/* 3: C_SignInit + C_Sign of a whole attestation through tzwm, a new level each time. */
-void measure_tzwm(const struct bench_token *token, struct bench_key *key,
-                  const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n, struct samples *samples);
+/* 2 and 3 in turn (one of each per round, so that both see the same moments of the server):
+ * 2: one conditional PutItem through watermark_advance, on store_chain, a new level each time;
+ * 3: C_SignInit + C_Sign of a whole attestation through tzwm, on tzwm_chain, a new level each
+ * time. */
+void measure_store_and_tzwm(struct watermark_store *store, const struct bench_token *token,
+                            struct bench_key *key, const uint8_t store_chain[TEZOS_CHAIN_ID_SIZE],
+                            const uint8_t tzwm_chain[TEZOS_CHAIN_ID_SIZE], size_t n,
+                            struct samples *store_samples, struct samples *tzwm_samples);
 /* 4: threads signing at once through tzwm, each in its own session with keys[i], n in all. CPU
  * is summed over the threads. */
 void measure_threads(const struct bench_token *token, struct bench_key *keys, size_t threads,

@@ -83,35 +83,19 @@ static void measure_real_token(const char *label, const char *pin, size_t n,
 }
 
 /* 2: the store in the bench's own process, opened as the module opens it. */
-static void measure_store_alone(size_t n, struct key_results *results,
-                                struct connection_counts *counts)
+static struct watermark_store *store_open(void)
 {
-    struct watermark_connection_counters before, after;
     enum watermark_table_origin origin;
     char error[WATERMARK_REASON_SIZE];
     struct watermark_config *config = watermark_config_from_env(error, sizeof error);
     struct watermark_store *store;
-    struct samples samples;
-    uint8_t chain[TEZOS_CHAIN_ID_SIZE];
 
     if (config == NULL || (store = watermark_store_open(config, error, sizeof error)) == NULL)
         bench_fail("the watermark store: %s", error);
     watermark_config_free(config);
     if (watermark_ensure_table(store, &origin, error, sizeof error) != WATERMARK_OK)
         bench_fail("the watermark table: %s", error);
-    chain_for(CHAIN_STORE, chain);
-    watermark_store_counters(store, &before);
-    for (size_t i = 0; i < KEY_TYPES; i++) {
-        samples_init(&samples, n);
-        measure_store(store, &keys[i], chain, n, &samples);
-        results[i].of[MEASURE_STORE] = summarize(&samples);
-    }
-    watermark_store_counters(store, &after);
-    watermark_store_close(store);
-    counts->requests = after.requests - before.requests;
-    counts->opened = after.connections_opened - before.connections_opened;
-    counts->signatures = counts->requests; /* one PutItem stands for one signature */
-    counts->known = true;
+    return store;
 }
 
 /* The module's own counters, from the line it logs when C_Finalize closes its store. */
@@ -133,29 +117,45 @@ static void read_module_counts(struct connection_counts *counts)
     fclose(log);
 }
 
-/* 3 and 4: through libtzwm.so. */
+/* 2 and 3 in turn, then 4: the store in the bench's own process, and libtzwm.so. */
 static void measure_module(const char *library, const char *label, const char *pin, size_t n,
                            struct key_results *results, struct thread_results *threads,
-                           struct connection_counts *counts)
+                           struct connection_counts *store_counts, struct connection_counts *counts)
 {
+    struct watermark_connection_counters before, after;
+    struct watermark_store *store = store_open();
     struct bench_token token;
-    struct samples samples;
-    uint8_t chain[TEZOS_CHAIN_ID_SIZE];
+    struct samples store_samples, tzwm_samples;
+    uint8_t store_chain[TEZOS_CHAIN_ID_SIZE], chain[TEZOS_CHAIN_ID_SIZE];
 
     bench_token_open(&token, library, label, pin);
+    chain_for(CHAIN_STORE, store_chain);
     chain_for(CHAIN_TZWM, chain);
+    watermark_store_counters(store, &before);
     for (size_t i = 0; i < KEY_TYPES; i++) {
         bench_key_find(&token, &keys[i]);
-        samples_init(&samples, n);
-        measure_tzwm(&token, &keys[i], chain, n, &samples);
-        results[i].of[MEASURE_TZWM] = summarize(&samples);
+        samples_init(&store_samples, n);
+        samples_init(&tzwm_samples, n);
+        measure_store_and_tzwm(store, &token, &keys[i], store_chain, chain, n, &store_samples,
+                               &tzwm_samples);
+        results[i].of[MEASURE_STORE] = summarize(&store_samples);
+        results[i].of[MEASURE_TZWM] = summarize(&tzwm_samples);
         counts->signatures += (unsigned long)keys[i].next_level;
     }
+    watermark_store_counters(store, &after);
+    watermark_store_close(store);
+    store_counts->requests = after.requests - before.requests;
+    store_counts->opened = after.connections_opened - before.connections_opened;
+    store_counts->signatures = store_counts->requests; /* one PutItem stands for one signature */
+    store_counts->known = true;
+
     chain_for(CHAIN_THREADS, chain);
     for (size_t i = 0; i < MAX_THREADS; i++)
         bench_key_find(&token, &thread_keys[i]);
     for (size_t run = 0; run < THREAD_RUNS; run++) {
         double server = bench_server_cpu();
+        struct samples samples;
+
         samples_init(&samples, n);
         measure_threads(&token, thread_keys, thread_counts[run], chain, n, &samples);
         threads[run] = (struct thread_results){
@@ -189,10 +189,9 @@ int main(int argc, char **argv)
 
     fprintf(stderr, "tzwm-bench: 1. the token alone, and the verification alone\n");
     measure_real_token(argv[2], pin, (size_t)n, results);
-    fprintf(stderr, "tzwm-bench: 2. the store alone\n");
-    measure_store_alone((size_t)n, results, &store_counts);
-    fprintf(stderr, "tzwm-bench: 3. and 4. through tzwm\n");
-    measure_module(argv[1], argv[2], pin, (size_t)n, results, threads, &module_counts);
+    fprintf(stderr, "tzwm-bench: 2. the store alone and 3. through tzwm, in turn; 4. threads\n");
+    measure_module(argv[1], argv[2], pin, (size_t)n, results, threads, &store_counts,
+                   &module_counts);
 
     report_latency(results, KEY_TYPES, (size_t)n);
     report_threads(threads, THREAD_RUNS, (size_t)n);

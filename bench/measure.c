@@ -21,27 +21,41 @@ struct timed_operation {
     void *context;
 };
 
-/* warm_up + n runs; samples, wall and CPU of the last n. */
+/*
+ * warm_up + n rounds of the operations, taken in turn within each round: samples[k], wall and CPU
+ * of operations[k] over the last n (wall: the sum of its own timed runs). Operations timed in
+ * turn see the same moments of a noisy machine or server, so their medians compare.
+ */
+static void time_in_turn(const struct timed_operation *operations, size_t count, size_t warm_up,
+                         size_t n, struct samples **samples)
+{
+    for (size_t k = 0; k < count; k++)
+        samples[k]->wall_seconds = samples[k]->cpu_seconds = 0;
+    for (size_t i = 0; i < warm_up + n; i++) {
+        for (size_t k = 0; k < count; k++) {
+            const struct timed_operation *operation = &operations[k];
+            double start, cpu, seconds;
+
+            if (operation->prepare != NULL)
+                operation->prepare(operation->context, i);
+            cpu = bench_thread_cpu();
+            start = bench_now();
+            operation->run(operation->context, i);
+            seconds = bench_now() - start;
+            cpu = bench_thread_cpu() - cpu;
+            if (i < warm_up)
+                continue;
+            samples_add(samples[k], seconds * 1e6);
+            samples[k]->wall_seconds += seconds;
+            samples[k]->cpu_seconds += cpu;
+        }
+    }
+}
+
 static void time_runs(const struct timed_operation *operation, size_t warm_up, size_t n,
                       struct samples *samples)
 {
-    double start, cpu = 0;
-
-    for (size_t i = 0; i < warm_up + n; i++) {
-        if (operation->prepare != NULL)
-            operation->prepare(operation->context, i);
-        if (i == warm_up) {
-            samples->wall_seconds = bench_now();
-            cpu = bench_thread_cpu();
-        }
-        start = bench_now();
-        operation->run(operation->context, i);
-        double micros = (bench_now() - start) * 1e6;
-        if (i >= warm_up)
-            samples_add(samples, micros);
-    }
-    samples->wall_seconds = bench_now() - samples->wall_seconds;
-    samples->cpu_seconds = bench_thread_cpu() - cpu;
+    time_in_turn(operation, 1, warm_up, n, &samples);
 }
 
 /* ---- 1 and 1b: the token alone ---- */
@@ -156,7 +170,7 @@ void measure_verify(const struct bench_token *token, const struct bench_key *key
     tezos_verifier_free(verification.verifier);
 }
 
-/* ---- 2: the store alone ---- */
+/* ---- 2 and 3: the store alone, and a signature through tzwm, in turn ---- */
 
 struct store_writing {
     struct watermark_store *store;
@@ -173,22 +187,19 @@ static void run_store(void *context, size_t i)
         bench_fail("the store did not advance %s: %s", writing->idx, reason);
 }
 
-void measure_store(struct watermark_store *store, const struct bench_key *key,
-                   const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n, struct samples *samples)
+static void store_writing_for(struct watermark_store *store, const struct bench_key *key,
+                              const uint8_t chain[TEZOS_CHAIN_ID_SIZE],
+                              struct store_writing *writing)
 {
-    struct store_writing writing = {.store = store};
-    struct timed_operation operation = {NULL, run_store, &writing};
     char chain_text[TEZOS_BASE58_TEXT_MAX];
     uint8_t digest[TEZOS_DIGEST_SIZE];
 
+    writing->store = store;
     memset(digest, 0x5a, sizeof digest);
     tezos_base58check_encode(TEZOS_B58_CHAIN_ID, chain, chain_text, sizeof chain_text);
-    tezos_base58check_encode(TEZOS_B58_VALUE_HASH, digest, writing.digest, sizeof writing.digest);
-    snprintf(writing.idx, sizeof writing.idx, "%s/%s", chain_text, key->address);
-    time_runs(&operation, WARM_UP, n, samples);
+    tezos_base58check_encode(TEZOS_B58_VALUE_HASH, digest, writing->digest, sizeof writing->digest);
+    snprintf(writing->idx, sizeof writing->idx, "%s/%s", chain_text, key->address);
 }
-
-/* ---- 3 and 4: through tzwm ---- */
 
 struct tzwm_signing {
     const struct bench_token *token;
@@ -232,10 +243,22 @@ static void sign_through_tzwm(const struct bench_token *token, CK_SESSION_HANDLE
     time_runs(&operation, warm_up, count, samples);
 }
 
-void measure_tzwm(const struct bench_token *token, struct bench_key *key,
-                  const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n, struct samples *samples)
+void measure_store_and_tzwm(struct watermark_store *store, const struct bench_token *token,
+                            struct bench_key *key, const uint8_t store_chain[TEZOS_CHAIN_ID_SIZE],
+                            const uint8_t tzwm_chain[TEZOS_CHAIN_ID_SIZE], size_t n,
+                            struct samples *store_samples, struct samples *tzwm_samples)
 {
-    sign_through_tzwm(token, token->session, key, chain, WARM_UP, n, samples);
+    struct store_writing writing;
+    struct tzwm_signing signing = {
+        .token = token, .session = token->session, .key = key, .chain = tzwm_chain};
+    const struct timed_operation operations[] = {
+        {NULL, run_store, &writing},
+        {prepare_tzwm, run_tzwm, &signing},
+    };
+    struct samples *samples[] = {store_samples, tzwm_samples};
+
+    store_writing_for(store, key, store_chain, &writing);
+    time_in_turn(operations, 2, WARM_UP, n, samples);
 }
 
 struct signing_thread {

@@ -75,7 +75,7 @@ void report_connections(const struct connection_counts *store, const struct conn
     printf("\n### DynamoDB connections (libcurl's CURLINFO_NUM_CONNECTS, summed)\n\n");
     printf("| client | HTTP requests | connections opened | per 1000 signatures |\n");
     printf("|---|--:|--:|--:|\n");
-    report_counts("2. store alone, timed runs", store);
+    report_counts("2. store alone (warm-ups included)", store);
     report_counts("libtzwm.so, whole process lifetime (table set-up, warm-ups, threads)", tzwm);
 }
 
