@@ -95,6 +95,12 @@ void measure_token_as_gate(const struct bench_token *token, const struct bench_k
 /* tezos_signature_verify alone, as the gate runs it after every signature. */
 void measure_verify(const struct bench_token *token, const struct bench_key *key, size_t n,
                     struct samples *samples);
+/* 1b and 2 in turn, as a signer that kept its own watermark in DynamoDB would run them: the
+ * token's calls as tzwm makes them, then a conditional PutItem on chain. */
+void measure_token_and_store(const struct bench_token *token, const struct bench_key *key,
+                             struct watermark_store *store,
+                             const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n,
+                             struct samples *token_samples, struct samples *store_samples);
 /* 2 and 3 in turn (one of each per round, so that both see the same moments of the server):
  * 2: one conditional PutItem through watermark_advance, on store_chain, a new level each time;
  * 3: C_SignInit + C_Sign of a whole attestation through tzwm, on tzwm_chain, a new level each
@@ -115,6 +121,8 @@ enum measurement {
     MEASURE_TZWM,          /* 3 */
     MEASURE_TOKEN_AS_GATE, /* the token calls tzwm makes per signature */
     MEASURE_VERIFY,        /* the gate's verification alone */
+    MEASURE_TOKEN_IN_TURN, /* 1b in turn with a PutItem */
+    MEASURE_STORE_IN_TURN, /* a PutItem in turn with 1b */
     MEASUREMENTS,
 };
 

@@ -34,7 +34,7 @@ static const size_t thread_counts[] = {1, 2, 4};
 #define THREAD_RUNS (sizeof thread_counts / sizeof thread_counts[0])
 
 /* A chain of this run's own for each use, so that no two measurements share a watermark row. */
-enum chain_use { CHAIN_STORE = 1, CHAIN_TZWM, CHAIN_THREADS };
+enum chain_use { CHAIN_STORE = 1, CHAIN_TZWM, CHAIN_THREADS, CHAIN_TOKEN_AND_STORE };
 
 static void chain_for(enum chain_use use, uint8_t chain[TEZOS_CHAIN_ID_SIZE])
 {
@@ -58,31 +58,7 @@ static struct summary summarize(struct samples *samples)
     return summary;
 }
 
-/* 1 and the verification: SoftHSM loaded by itself, then unloaded again (tzwm must be the only
- * user of the real module in a process). */
-static void measure_real_token(const char *label, const char *pin, size_t n,
-                               struct key_results *results)
-{
-    struct bench_token token;
-    struct samples samples;
-
-    bench_token_open(&token, required_env("TZWM_MODULE"), label, pin);
-    for (size_t i = 0; i < KEY_TYPES; i++) {
-        bench_key_find(&token, &keys[i]);
-        samples_init(&samples, n);
-        measure_token(&token, &keys[i], n, &samples);
-        results[i].of[MEASURE_TOKEN] = summarize(&samples);
-        samples_init(&samples, n);
-        measure_token_as_gate(&token, &keys[i], n, &samples);
-        results[i].of[MEASURE_TOKEN_AS_GATE] = summarize(&samples);
-        samples_init(&samples, n);
-        measure_verify(&token, &keys[i], n, &samples);
-        results[i].of[MEASURE_VERIFY] = summarize(&samples);
-    }
-    bench_token_close(&token);
-}
-
-/* 2: the store in the bench's own process, opened as the module opens it. */
+/* The store in the bench's own process, opened as the module opens it. */
 static struct watermark_store *store_open(void)
 {
     enum watermark_table_origin origin;
@@ -96,6 +72,39 @@ static struct watermark_store *store_open(void)
     if (watermark_ensure_table(store, &origin, error, sizeof error) != WATERMARK_OK)
         bench_fail("the watermark table: %s", error);
     return store;
+}
+
+/* 1, the verification, and 1b with 2 in turn: SoftHSM loaded by itself, then unloaded again
+ * (tzwm must be the only user of the real module in a process). */
+static void measure_real_token(const char *label, const char *pin, size_t n,
+                               struct key_results *results)
+{
+    struct watermark_store *store = store_open();
+    struct bench_token token;
+    struct samples samples, store_samples;
+    uint8_t chain[TEZOS_CHAIN_ID_SIZE];
+
+    chain_for(CHAIN_TOKEN_AND_STORE, chain);
+    bench_token_open(&token, required_env("TZWM_MODULE"), label, pin);
+    for (size_t i = 0; i < KEY_TYPES; i++) {
+        bench_key_find(&token, &keys[i]);
+        samples_init(&samples, n);
+        measure_token(&token, &keys[i], n, &samples);
+        results[i].of[MEASURE_TOKEN] = summarize(&samples);
+        samples_init(&samples, n);
+        measure_token_as_gate(&token, &keys[i], n, &samples);
+        results[i].of[MEASURE_TOKEN_AS_GATE] = summarize(&samples);
+        samples_init(&samples, n);
+        measure_verify(&token, &keys[i], n, &samples);
+        results[i].of[MEASURE_VERIFY] = summarize(&samples);
+        samples_init(&samples, n);
+        samples_init(&store_samples, n);
+        measure_token_and_store(&token, &keys[i], store, chain, n, &samples, &store_samples);
+        results[i].of[MEASURE_TOKEN_IN_TURN] = summarize(&samples);
+        results[i].of[MEASURE_STORE_IN_TURN] = summarize(&store_samples);
+    }
+    bench_token_close(&token);
+    watermark_store_close(store);
 }
 
 /* The module's own counters, from the line it logs when C_Finalize closes its store. */

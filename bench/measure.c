@@ -201,6 +201,24 @@ static void store_writing_for(struct watermark_store *store, const struct bench_
     snprintf(writing->idx, sizeof writing->idx, "%s/%s", chain_text, key->address);
 }
 
+void measure_token_and_store(const struct bench_token *token, const struct bench_key *key,
+                             struct watermark_store *store,
+                             const uint8_t chain[TEZOS_CHAIN_ID_SIZE], size_t n,
+                             struct samples *token_samples, struct samples *store_samples)
+{
+    struct token_signing signing = {.token = token, .key = key};
+    struct store_writing writing;
+    const struct timed_operation operations[] = {
+        {NULL, run_token_as_gate, &signing},
+        {NULL, run_store, &writing},
+    };
+    struct samples *samples[] = {token_samples, store_samples};
+
+    memset(signing.digest, 0x5a, sizeof signing.digest);
+    store_writing_for(store, key, chain, &writing);
+    time_in_turn(operations, 2, WARM_UP, n, samples);
+}
+
 struct tzwm_signing {
     const struct bench_token *token;
     CK_SESSION_HANDLE session;
