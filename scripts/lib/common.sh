@@ -1,16 +1,21 @@
-# Sourced by scripts/test and scripts/demo: the one place that says what tzwm needs
+# Sourced by scripts/test, scripts/demo and scripts/bench: the one place that says what tzwm needs
 # from the machine and how it is built.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# Debian packages the build, the tests and the demo use.
+# Debian packages the build and the demo use.
 tzwm_packages=(
-    build-essential cmake pkg-config clang-format
+    build-essential cmake pkg-config
     libp11-kit-dev libcmocka-dev
-    libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev clang libclang-rt-14-dev
+    libsodium-dev libsecp256k1-dev libssl-dev libcjson-dev
     softhsm2 opensc
     libcurl4-openssl-dev libmicrohttpd-dev
-    curl jq openssl openjdk-17-jre-headless python3-botocore valgrind
+    curl jq openssl
+)
+# What only the tests add: the format check, the fuzzers (clang), DynamoDB Local (Java), the
+# SigV4 reference (botocore) and memcheck.
+tzwm_test_packages=(
+    clang-format clang libclang-rt-14-dev openjdk-17-jre-headless python3-botocore valgrind
 )
 # npm may come from elsewhere than Debian (nodesource): Debian's only when there is none.
 command -v npm >/dev/null || tzwm_packages+=(nodejs npm)
@@ -19,10 +24,11 @@ log() {
     printf '\033[1m== %s\033[0m\n' "$*" >&2
 }
 
-# Installs whatever of tzwm_packages is missing (nothing when all are there).
+# install_dependencies [PACKAGE...]: installs whatever of tzwm_packages and the packages named is
+# missing (nothing when all are there).
 install_dependencies() {
     local missing=() package
-    for package in "${tzwm_packages[@]}"; do
+    for package in "${tzwm_packages[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$package")
     done
