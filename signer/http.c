@@ -224,12 +224,14 @@ struct http_server *http_start(struct signer *signer, const struct http_options 
     server->signer = signer;
     pthread_mutex_init(&server->lock, NULL);
     pthread_cond_init(&server->idle, NULL);
-    server->daemon = MHD_start_daemon(
-        flags, options->port, NULL, NULL, answer, server, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, options->workers,
-        MHD_OPTION_CONNECTION_LIMIT, options->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        options->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, server,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_END);
+    /* One worker is libmicrohttpd's polling thread itself (a pool of 1 draws a warning). */
+    server->daemon =
+        MHD_start_daemon(flags, options->port, NULL, NULL, answer, server, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE,
+                         options->workers > 1 ? options->workers : 0, MHD_OPTION_CONNECTION_LIMIT,
+                         options->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                         options->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, server,
+                         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         fprintf(stderr, "tzwm-signer: cannot listen on %s port %u: %s\n", options->host,
                 options->port, errno != 0 ? strerror(errno) : "libmicrohttpd refused");
@@ -248,6 +250,12 @@ void http_stop(struct http_server *server, unsigned grace_ms)
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     struct timespec deadline;
 
+    /* Quiesced, the socket is still bound: the kernel would go on completing handshakes that
+     * nobody answers, and a baker failing over would wait out the grace. Shut down, new
+     * connections are refused at once (it stays open until the daemon stops, as
+     * MHD_quiesce_daemon requires). */
+    if (listener != MHD_INVALID_SOCKET)
+        shutdown(listener, SHUT_RDWR);
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += grace_ms / 1000;
     deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000;

@@ -1,7 +1,7 @@
 /*
  * tzwm-signer: the Octez remote-signer HTTP protocol in front of libtzwm.so. It loads the module,
- * logs in once, reads the token's keys, serves until SIGTERM or SIGINT, then lets the requests
- * under way finish, closes its sessions and finalizes the module.
+ * logs in once, reads the token's keys, serves until SIGTERM, SIGINT or SIGHUP, then lets the
+ * requests under way finish, closes its sessions and finalizes the module.
  */
 #include "signer.h"
 
@@ -161,6 +161,10 @@ static int parse_options(int argc, char **argv, struct signer_options *options)
         usage(stderr);
         return 1;
     }
+    /* libmicrohttpd shares the connections out among the workers: one with no share would only
+     * hold a PKCS#11 session (an HSM has few). */
+    if (options->http.workers > options->http.max_connections)
+        options->http.workers = options->http.max_connections;
     return 0;
 }
 
@@ -172,8 +176,8 @@ static void log_keys(const struct keyring *keyring)
                          token_key_type(&keyring->keys[i]), keyring->keys[i].label);
 }
 
-/* Serves until SIGTERM or SIGINT. They are blocked in every thread (the workers inherit the mask
- * from this one) and taken here by sigwait, so no handler runs inside a worker. */
+/* Serves until SIGTERM, SIGINT or SIGHUP. They are blocked in every thread (the workers inherit the
+ * mask from this one) and taken here by sigwait, so no handler runs inside a worker. */
 static int serve(struct signer *signer, const struct signer_options *options,
                  const sigset_t *stop_signals)
 {
@@ -244,9 +248,15 @@ int main(int argc, char **argv)
         return parsed < 0 ? 0 : 1;
     if (options.module_path == NULL)
         options.module_path = client_default_module(default_module, sizeof default_module);
+    /* A peer gone mid-answer must never kill the signer, whatever library writes to it (the
+     * vendor's PKCS#11 module runs in this process too). */
+    signal(SIGPIPE, SIG_IGN);
+    /* SIGHUP stops gracefully too: there is nothing to reload, and dying at once would drop the
+     * requests under way. */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     request_log_open(options.use_syslog);
     return run(&options, &stop_signals);

@@ -270,6 +270,20 @@ check('bad input: the watermarks did not move', watermarks() === before);
     await sleep(300);
     process.kill(signerPid, 'SIGTERM');
     await sleep(200);
+    // Stopping, the signer refuses a new connection at once rather than leaving it unanswered
+    // until the grace is over (a baker fails over to another signer host without waiting).
+    const { hostname, port } = new URL(url);
+    const started = Date.now();
+    const connection = await new Promise((resolve) => {
+        const socket = connect(Number(port), hostname, () => {
+            socket.destroy();
+            resolve('connected');
+        });
+        socket.on('error', (error) => resolve(error.code));
+    });
+    check('SIGTERM: a new connection is refused at once',
+        connection === 'ECONNREFUSED' && Date.now() - started < 500,
+        `${connection} after ${Date.now() - started} ms`);
     process.kill(storePid, 'SIGCONT');
     const result = await pending;
     check('SIGTERM: the request under way is signed', result === true, String(result));
