@@ -41,7 +41,9 @@ void token_sign_explain(CK_RV rv, const uint8_t *request, size_t len, char *why,
                  "higher) or the policy (TZWM_ALLOW, TZWM_CHAINS)");
         break;
     case CKR_FUNCTION_FAILED:
-        snprintf(why, why_size, "the watermark store did not answer in time or failed");
+        snprintf(why, why_size,
+                 "the watermark store did not answer in time or failed (or is not configured), "
+                 "or the token's signature did not verify with the key's public key");
         break;
     case CKR_DATA_INVALID:
         decoded = tezos_request_decode(request, len);
