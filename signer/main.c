@@ -193,7 +193,7 @@ static int serve(struct signer *signer, const struct signer_options *options,
     sigwait(stop_signals, &signal_number);
     request_log_note("%s: stopping", strsignal(signal_number));
     http_stop(server, STOP_GRACE_MS);
-    return 0;
+    return __atomic_load_n(&signer->token_lost, __ATOMIC_ACQUIRE) ? SIGNER_EXIT_TOKEN_LOST : 0;
 }
 
 static int run(const struct signer_options *options, const sigset_t *stop_signals)
@@ -232,7 +232,7 @@ out:
     keyring_free(&signer.keyring);
     module.p11->C_Finalize(NULL);
     /* Not unloaded, as in tzwm: a leak report at exit needs the modules' code still mapped. */
-    if (status == 0)
+    if (status == 0 || status == SIGNER_EXIT_TOKEN_LOST)
         request_log_note("stopped");
     return status;
 }

@@ -5,13 +5,16 @@
  *   CKR_FUNCTION_REJECTED  409  the watermark or the policy refused it
  *   CKR_FUNCTION_FAILED    503  the store did not answer (or the signature did not verify)
  *   CKR_DATA_INVALID, CKR_DATA_LEN_RANGE  400  not a request tzwm can account for
+ *   the token lost the session, login or key handle  503, and the signer stops to start over
  *   anything else          500
  */
 #include "signer.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The request's kind, level and round for the log line, when it decodes. */
 static void summarize(const uint8_t *request, size_t len, struct request_summary *summary)
@@ -62,11 +65,46 @@ static void signed_reply(const char *signature, struct reply *reply)
     cJSON_Delete(answer);
 }
 
+bool signer_token_lost_code(CK_RV rv)
+{
+    switch (rv) {
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+    case CKR_DEVICE_ERROR:
+    case CKR_DEVICE_REMOVED:
+    case CKR_KEY_HANDLE_INVALID:
+    case CKR_SESSION_CLOSED:
+    case CKR_SESSION_HANDLE_INVALID:
+    case CKR_TOKEN_NOT_PRESENT:
+    case CKR_TOKEN_NOT_RECOGNIZED:
+    case CKR_USER_NOT_LOGGED_IN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void signer_token_lost(struct signer *signer, CK_RV rv)
+{
+    if (__atomic_exchange_n(&signer->token_lost, true, __ATOMIC_ACQ_REL))
+        return;
+    request_log_note("the token lost this signer's session, login or keys (%s): stopping, to be "
+                     "started again (exit %d)",
+                     ckr_name(rv), SIGNER_EXIT_TOKEN_LOST);
+    kill(getpid(), SIGTERM);
+}
+
 static void not_signed(CK_RV rv, const uint8_t *request, size_t len, struct reply *reply)
 {
     char why[512];
 
     token_sign_explain(rv, request, len, why, sizeof why);
+    if (signer_token_lost_code(rv)) {
+        reply_error(reply, 503, "token lost", "token_lost",
+                    "not signed (%s): the token lost this signer's session, login or keys; "
+                    "tzwm-signer stops to start again",
+                    ckr_name(rv));
+        return;
+    }
     switch (rv) {
     case CKR_FUNCTION_REJECTED:
         reply_error(reply, 409, "refused", "refused",
@@ -115,6 +153,8 @@ void sign_handle(struct signer *signer, const struct token_key *key, const char 
         signed_reply(signature, reply);
     else
         not_signed(rv, request, len, reply);
+    if (signer_token_lost_code(rv))
+        signer_token_lost(signer, rv);
 out:
     free(request);
     cJSON_Delete(json);

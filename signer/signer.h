@@ -67,7 +67,19 @@ void request_log_note(const char *format, ...) __attribute__((format(printf, 1, 
 struct signer {
     struct keyring keyring;
     struct session_pool *sessions;
+    bool token_lost; /* set once (atomically) by signer_token_lost */
 };
+
+/* The exit status of a signer that stopped because the token lost its sessions or keys: a
+ * service manager that restarts on failure starts it over (a new login, the keys read again). */
+#define SIGNER_EXIT_TOKEN_LOST 75 /* EX_TEMPFAIL */
+
+/* Whether rv says that the token no longer knows this signer's sessions, login or key handles
+ * (an HSM restarted, a token removed): nothing but starting over mends that. */
+bool signer_token_lost_code(CK_RV rv);
+/* The first time: logs why and asks the main thread to stop (SIGTERM to this process), so that
+ * the requests under way are answered and the signer exits SIGNER_EXIT_TOKEN_LOST. */
+void signer_token_lost(struct signer *signer, CK_RV rv);
 
 struct reply {
     unsigned status;
