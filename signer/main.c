@@ -5,6 +5,7 @@
  */
 #include "signer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +74,15 @@ static bool parse_count(const char *text, unsigned max, unsigned *value)
 }
 
 /* HOST:PORT, HOST an IPv4 address or a bracketed IPv6 one. */
+/* The signer resolves no names: a host that is not an IPv4 or IPv6 address is refused with the
+ * command line, before the module is loaded and the token logged in to. */
+static bool is_ip_address(const char *host)
+{
+    struct in6_addr address;
+
+    return inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1;
+}
+
 static bool parse_listen(const char *text, struct signer_options *options)
 {
     const char *colon = strrchr(text, ':');
@@ -93,6 +103,8 @@ static bool parse_listen(const char *text, struct signer_options *options)
         return false;
     memcpy(options->host, host, host_len);
     options->host[host_len] = '\0';
+    if (!is_ip_address(options->host))
+        return false;
     options->http.host = options->host;
     options->http.port = (uint16_t)port;
     return true;
