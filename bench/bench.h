@@ -92,7 +92,8 @@ void measure_token(const struct bench_token *token, const struct bench_key *key,
  * every C_SignInit), then C_SignInit + C_Sign of a digest. */
 void measure_token_as_gate(const struct bench_token *token, const struct bench_key *key, size_t n,
                            struct samples *samples);
-/* tezos_signature_verify alone, as the gate runs it after every signature. */
+/* tezos_verifier_check alone (a verifier made once per key), as the gate runs it after every
+ * signature. */
 void measure_verify(const struct bench_token *token, const struct bench_key *key, size_t n,
                     struct samples *samples);
 /* 1b and 2 in turn, as a signer that kept its own watermark in DynamoDB would run them: the
